@@ -1,0 +1,249 @@
+import { createHash } from "node:crypto";
+import { PROVIDERS, type ProviderName } from "../contracts/providers.js";
+import { FieldReader, type ConfigIssue, type Env } from "./fields.js";
+
+export const PROVIDER_MODES = ["auto", "live", "simulate"] as const;
+export type ProviderMode = (typeof PROVIDER_MODES)[number];
+
+export interface ApiKeyEntry {
+  /** Display and ownership name: jobs, batches and schemas belong to it. Not secret. */
+  name: string;
+  /** sha256 hex of the key. The key itself is dropped once hashed. */
+  hash: string;
+}
+
+export interface ProviderConfig {
+  name: ProviderName;
+  /** Secret. Never log it: the logger redacts `apiKey` wherever it appears. */
+  apiKey: string | undefined;
+  /** The live provider's base URL as its SDK expects it (no trailing slash). */
+  baseUrl: string;
+  /** True when this provider is served by the simulator (PROVIDER_MODE, or auto without a key). */
+  simulated: boolean;
+  /** Worker concurrency for this provider's queue. */
+  concurrency: number;
+  /** Optional requests-per-minute cap (BullMQ limiter); undefined = none. */
+  rpm: number | undefined;
+}
+
+export interface Config {
+  env: string;
+  logLevel: string;
+  version: string;
+  redis: { url: string; prefix: string };
+  api: {
+    host: string;
+    port: number;
+    keys: ApiKeyEntry[];
+    /** sha256 of ADMIN_API_KEY; the dashboard is off when undefined. */
+    adminKeyHash: string | undefined;
+    bodyLimitBytes: number;
+    defaultWaitS: number;
+    maxWaitS: number;
+    /** Requests per minute per API key, shared by all replicas; 0 = no limit. */
+    rateLimitPerMin: number;
+    cacheTtlS: number;
+    idempotencyTtlS: number;
+    maxMessages: number;
+    shutdownGraceMs: number;
+  };
+  schema: { maxBytes: number; maxDepth: number; maxNodes: number; cacheSize: number; compileBudgetMs: number };
+  jobs: {
+    attempts: number;
+    backoffMs: number;
+    resultTtlS: number;
+    keepCompletedS: number;
+    keepCompletedCount: number;
+    keepFailedS: number;
+    keepFailedCount: number;
+    structuredMaxRepairs: number;
+  };
+  batch: { maxItems: number };
+  worker: {
+    concurrency: number;
+    providerTimeoutMs: number;
+    shutdownGraceMs: number;
+    metricsPort: number;
+    /** Longest wait a 429's retry-after may impose before the job is retried later instead. */
+    maxRateLimitWaitMs: number;
+  };
+  providerMode: ProviderMode;
+  providers: Record<ProviderName, ProviderConfig>;
+  modelsFile: string | undefined;
+  simulator: {
+    /** Where simulated providers are reached (the worker's base URL for them). */
+    url: string;
+    host: string;
+    port: number;
+    latencyMs: number;
+    tokensPerS: number | null;
+    faults: string;
+    seed: string;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly issues: ConfigIssue[]) {
+    super(
+      `llmq configuration is invalid (${issues.length} problem${issues.length === 1 ? "" : "s"}):\n` +
+        issues.map((i) => `  - ${i.variable}: ${i.problem}. Fix: ${i.fix}.`).join("\n"),
+    );
+    this.name = "ConfigError";
+  }
+}
+
+export function hashSecret(secret: string): string {
+  return createHash("sha256").update(secret, "utf8").digest("hex");
+}
+
+const LIVE_BASE_URLS: Record<ProviderName, string> = {
+  openai: "https://api.openai.com/v1",
+  anthropic: "https://api.anthropic.com",
+  groq: "https://api.groq.com",
+};
+
+/** The path each SDK's baseURL needs on the simulator (the simulator speaks each provider's own paths). */
+export const SIMULATOR_BASE_PATHS: Record<ProviderName, string> = {
+  openai: "/v1",
+  anthropic: "",
+  groq: "",
+};
+
+function parseKeys(r: FieldReader): ApiKeyEntry[] {
+  const entries: ApiKeyEntry[] = [];
+  const single = r.optStr("API_KEY");
+  if (single !== undefined) entries.push({ name: "default", hash: hashSecret(single) });
+  const many = r.optStr("API_KEYS");
+  if (many !== undefined) {
+    many.split(",").map((s) => s.trim()).filter(Boolean).forEach((item, i) => {
+      const colon = item.indexOf(":");
+      const name = colon > 0 ? item.slice(0, colon).trim() : `key${i + 1}`;
+      const key = colon > 0 ? item.slice(colon + 1).trim() : item;
+      if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name) || key.length === 0) {
+        r.problem("API_KEYS", `entry ${i + 1} is not name:key`, "use a comma-separated list of name:key (names: letters, digits, _ . -)");
+        return;
+      }
+      entries.push({ name, hash: hashSecret(key) });
+    });
+  }
+  const seen = new Set<string>();
+  for (const e of entries) {
+    if (seen.has(e.name)) r.problem("API_KEYS", `the name "${e.name}" is used twice`, "give every key its own name");
+    seen.add(e.name);
+  }
+  return entries;
+}
+
+function sizeBytes(r: FieldReader, name: string, def: number): number {
+  const v = r.raw(name);
+  if (v === undefined) return def;
+  const m = /^(\d+(?:\.\d+)?)\s*(b|kb|mb)?$/i.exec(v);
+  if (!m) {
+    r.problem(name, `"${v}" is not a size`, `set ${name} to bytes or a size like 512kb or 1mb`);
+    return def;
+  }
+  const unit = (m[2] ?? "b").toLowerCase();
+  return Math.round(Number(m[1]) * (unit === "mb" ? 1024 * 1024 : unit === "kb" ? 1024 : 1));
+}
+
+/** Parses and checks every variable llmq reads. Throws ConfigError listing every problem at once. */
+export function parseConfig(env: Env): Config {
+  const r = new FieldReader(env);
+  const providerMode = r.oneOf("PROVIDER_MODE", PROVIDER_MODES, "auto");
+  const simulatorUrl = r.url("SIMULATOR_URL", `http://127.0.0.1:${r.int("SIMULATOR_PORT", 8100, 0, 65535)}`);
+  const concurrency = r.int("WORKER_CONCURRENCY", 50, 1, 10_000);
+
+  const providers = {} as Record<ProviderName, ProviderConfig>;
+  for (const name of PROVIDERS) {
+    const upper = name.toUpperCase();
+    const apiKey = r.optStr(`${upper}_API_KEY`);
+    if (providerMode === "live" && apiKey === undefined) {
+      r.problem(`${upper}_API_KEY`, "is missing and PROVIDER_MODE=live", `set ${upper}_API_KEY, or use PROVIDER_MODE=auto to simulate providers without a key`);
+    }
+    const simulated = providerMode === "simulate" || (providerMode === "auto" && apiKey === undefined);
+    providers[name] = {
+      name,
+      apiKey,
+      baseUrl: simulated ? simulatorUrl + SIMULATOR_BASE_PATHS[name] : r.url(`${upper}_BASE_URL`, LIVE_BASE_URLS[name]),
+      simulated,
+      concurrency: r.int(`WORKER_CONCURRENCY_${upper}`, concurrency, 1, 10_000),
+      rpm: r.optInt(`${upper}_RPM`, 1),
+    };
+  }
+
+  const config: Config = {
+    env: r.str("NODE_ENV", "development"),
+    logLevel: r.oneOf("LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const, "info"),
+    version: r.str("LLMQ_VERSION", "0.1.0"),
+    redis: {
+      url: r.url("REDIS_URL", "redis://127.0.0.1:6379", ["redis:", "rediss:"]),
+      prefix: validPrefix(r),
+    },
+    api: {
+      host: r.str("HOST", "0.0.0.0"),
+      port: r.int("PORT", 8000, 0, 65535),
+      keys: parseKeys(r),
+      adminKeyHash: ((k) => (k === undefined ? undefined : hashSecret(k)))(r.optStr("ADMIN_API_KEY")),
+      bodyLimitBytes: sizeBytes(r, "BODY_LIMIT", 1024 * 1024),
+      defaultWaitS: r.num("DEFAULT_WAIT_S", 30, 0, 120),
+      maxWaitS: r.num("MAX_WAIT_S", 120, 1, 3600),
+      rateLimitPerMin: r.int("RATE_LIMIT_PER_MIN", 0, 0),
+      cacheTtlS: r.int("CACHE_TTL_S", 3600, 1),
+      idempotencyTtlS: r.int("IDEMPOTENCY_TTL_S", 86_400, 1),
+      maxMessages: r.int("MAX_MESSAGES", 1000, 1),
+      shutdownGraceMs: r.int("API_SHUTDOWN_GRACE_MS", 10_000, 0),
+    },
+    schema: {
+      maxBytes: sizeBytes(r, "SCHEMA_MAX_BYTES", 64 * 1024),
+      maxDepth: r.int("SCHEMA_MAX_DEPTH", 32, 1, 1000),
+      maxNodes: r.int("SCHEMA_MAX_NODES", 5000, 1),
+      cacheSize: r.int("SCHEMA_CACHE_SIZE", 1000, 1),
+      compileBudgetMs: r.int("SCHEMA_COMPILE_BUDGET_MS", 250, 1),
+    },
+    jobs: {
+      attempts: r.int("JOB_ATTEMPTS", 5, 1, 100),
+      backoffMs: r.int("JOB_BACKOFF_MS", 1000, 0),
+      resultTtlS: r.int("RESULT_TTL_S", 86_400, 1),
+      keepCompletedS: r.int("JOB_KEEP_COMPLETED_S", 3600, 0),
+      keepCompletedCount: r.int("JOB_KEEP_COMPLETED_COUNT", 1000, 0),
+      keepFailedS: r.int("JOB_KEEP_FAILED_S", 86_400, 0),
+      keepFailedCount: r.int("JOB_KEEP_FAILED_COUNT", 5000, 0),
+      structuredMaxRepairs: r.int("STRUCTURED_MAX_REPAIRS", 2, 0, 10),
+    },
+    batch: { maxItems: r.int("BATCH_MAX_ITEMS", 10_000, 1, 50_000) },
+    worker: {
+      concurrency,
+      providerTimeoutMs: r.int("PROVIDER_TIMEOUT_MS", 120_000, 100),
+      shutdownGraceMs: r.int("WORKER_SHUTDOWN_GRACE_MS", 30_000, 0),
+      metricsPort: r.int("WORKER_METRICS_PORT", 0, 0, 65535),
+      maxRateLimitWaitMs: r.int("MAX_RATE_LIMIT_WAIT_MS", 60_000, 0),
+    },
+    providerMode,
+    providers,
+    modelsFile: r.optStr("MODELS_FILE"),
+    simulator: {
+      url: simulatorUrl,
+      host: r.str("SIMULATOR_HOST", "127.0.0.1"),
+      port: r.int("SIMULATOR_PORT", 8100, 0, 65535),
+      latencyMs: r.num("SIM_LATENCY_MS", 0, 0, 600_000),
+      tokensPerS: ((v) => (v === undefined ? null : r.num("SIM_TOKENS_PER_S", 0, 0.001)))(r.raw("SIM_TOKENS_PER_S")),
+      faults: r.str("SIM_FAULTS", ""),
+      seed: r.str("SIM_SEED", "llmq"),
+    },
+  };
+  if (config.api.defaultWaitS > config.api.maxWaitS) {
+    r.problem("DEFAULT_WAIT_S", `is larger than MAX_WAIT_S (${config.api.maxWaitS})`, "lower DEFAULT_WAIT_S or raise MAX_WAIT_S");
+  }
+  if (r.issues.length > 0) throw new ConfigError(r.issues);
+  return config;
+}
+
+function validPrefix(r: FieldReader): string {
+  const prefix = r.str("REDIS_PREFIX", "llmq");
+  // A Cluster hash tag `{…}` is allowed; `:` inside the prefix would confuse BullMQ's key layout.
+  if (!/^(\{[A-Za-z0-9_.-]+\}|[A-Za-z0-9_.-]+)([A-Za-z0-9_.-]*)$/.test(prefix)) {
+    r.problem("REDIS_PREFIX", `"${prefix}" is not a valid prefix`, "use letters, digits, _ . - and optionally one {hash-tag}, e.g. llmq or {llmq}");
+    return "llmq";
+  }
+  return prefix;
+}

@@ -1,0 +1,4 @@
+export * from "./providers.js";
+export * from "./job-catalog.js";
+export * from "./job-record.js";
+export * from "./keys.js";

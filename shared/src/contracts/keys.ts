@@ -1,0 +1,40 @@
+/**
+ * Every Redis key llmq writes (besides BullMQ's own, which BullMQ namespaces with the same prefix).
+ * The prefix may carry a Redis Cluster hash tag, e.g. `{llmq}`, so every key lands on one slot.
+ */
+export interface Keys {
+  readonly prefix: string;
+  /** FinalJobRecord JSON, TTL RESULT_TTL_S. */
+  result(jobId: string): string;
+  /** Pub/sub channel: the id of every job that reached a final state. */
+  doneChannel(): string;
+  /** Idempotency-Key → job id, TTL 24 h. Owner-scoped. */
+  idempotency(ownerHash: string, keyHash: string): string;
+  /** Response cache: cache key → FinalJobRecord JSON. */
+  cache(cacheKey: string): string;
+  /** Registered schema, owner-scoped. */
+  schema(ownerHash: string, schemaId: string): string;
+  /** Per-key rate limit window counter. */
+  rate(ownerHash: string, window: number): string;
+  /** Batch state hash and its item lists. */
+  batch(batchId: string): string;
+  batchPart(batchId: string, part: string): string;
+  /** Any other llmq-owned key: `${prefix}:${name}`. */
+  custom(name: string): string;
+}
+
+export function createKeys(prefix: string): Keys {
+  const p = prefix;
+  return {
+    prefix: p,
+    result: (id) => `${p}:result:${id}`,
+    doneChannel: () => `${p}:events:done`,
+    idempotency: (owner, key) => `${p}:idem:${owner}:${key}`,
+    cache: (key) => `${p}:cache:${key}`,
+    schema: (owner, id) => `${p}:schema:${owner}:${id}`,
+    rate: (owner, window) => `${p}:rate:${owner}:${window}`,
+    batch: (id) => `${p}:batch:${id}`,
+    batchPart: (id, part) => `${p}:batch:${id}:${part}`,
+    custom: (name) => `${p}:${name}`,
+  };
+}

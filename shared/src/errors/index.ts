@@ -1,0 +1,2 @@
+export * from "./error-codes.js";
+export * from "./app-error.js";

@@ -1,0 +1,3 @@
+export * from "./canonical.js";
+export * from "./lru.js";
+export * from "./schema-guard.js";

@@ -1,0 +1,226 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import addFormatsModule from "ajv-formats";
+import { AppError } from "../errors/app-error.js";
+import { hashJson } from "./canonical.js";
+import { Lru } from "./lru.js";
+
+/**
+ * Client JSON Schemas are untrusted input. Invariants this file keeps:
+ * - nothing is compiled before it passed the structural limits (bytes, depth, nodes), so compile time is
+ *   bounded by the input's size;
+ * - no remote `$ref` is ever followed, `$data` is refused, and `$id` never reaches ajv (two clients' `$id`s
+ *   would otherwise collide in ajv's registry);
+ * - regexes that can backtrack catastrophically are refused before ajv builds them;
+ * - compiled validators live in a bounded LRU keyed by the schema's content hash, and each eviction also
+ *   removes the schema from ajv's own cache (ajv keeps every schema it compiles otherwise).
+ */
+export interface SchemaLimits {
+  maxBytes: number;
+  maxDepth: number;
+  maxNodes: number;
+  cacheSize: number;
+  compileBudgetMs: number;
+}
+
+export const DEFAULT_SCHEMA_LIMITS: SchemaLimits = { maxBytes: 64 * 1024, maxDepth: 32, maxNodes: 5000, cacheSize: 1000, compileBudgetMs: 250 };
+
+export interface SchemaIssue {
+  path: string;
+  message: string;
+}
+
+export interface CheckedSchema {
+  schema: Record<string, unknown> | boolean;
+  hash: string;
+}
+
+export interface OutputValidation {
+  valid: boolean;
+  errors: SchemaIssue[];
+}
+
+type Compiled = { validate: ValidateFunction; source: object | boolean; ajv: Ajv };
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+const MAX_PATTERN_LENGTH = 512;
+// A group that holds a quantifier and is itself quantified: (a+)+, (a|aa)*, (\w+\s?)*… the classic ReDoS shapes.
+const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*(?:[+*]|\{\d+,\d*\})(?:[^()\\]|\\.)*\)(?:[+*]|\{\d+,\d*\})/;
+const ALTERNATION_REPEAT = /\((?:[^()\\]|\\.)*\|(?:[^()\\]|\\.)*\)(?:[+*]|\{\d+,\d*\})/;
+
+function makeAjv(draft2020: boolean): Ajv {
+  const opts = { strict: false, allErrors: true, $data: false, validateSchema: false, addUsedSchema: false, loadSchema: undefined, inlineRefs: true, messages: true } as const;
+  const ajv = draft2020 ? new Ajv2020(opts) : new Ajv(opts);
+  addFormats(ajv as Ajv);
+  return ajv as Ajv;
+}
+
+export class SchemaGuard {
+  private readonly draft07 = makeAjv(false);
+  private readonly draft2020 = makeAjv(true);
+  private readonly cache: Lru<string, Compiled>;
+  compiles = 0;
+
+  constructor(readonly limits: SchemaLimits = DEFAULT_SCHEMA_LIMITS) {
+    this.cache = new Lru(limits.cacheSize, (_hash, c) => c.ajv.removeSchema(c.source));
+  }
+
+  get cacheSize(): number {
+    return this.cache.size;
+  }
+
+  /**
+   * Cheap checks for the API's door: shape, limits, forbidden keywords, local refs that resolve, safe
+   * patterns, and meta-validation. Throws AppError INVALID_SCHEMA with every issue found.
+   */
+  check(schema: unknown): CheckedSchema {
+    if (typeof schema === "boolean") return { schema, hash: hashJson(schema) };
+    if (typeof schema !== "object" || schema === null || Array.isArray(schema)) {
+      throw invalid("the schema must be a JSON object", [{ path: "", message: "must be an object" }]);
+    }
+    const bytes = Buffer.byteLength(JSON.stringify(schema), "utf8");
+    if (bytes > this.limits.maxBytes) {
+      throw invalid(`the schema is ${bytes} bytes; the limit is ${this.limits.maxBytes}`, [{ path: "", message: "too large" }]);
+    }
+    const issues = this.walk(schema as Record<string, unknown>);
+    if (issues.length === 0) {
+      const ajv = this.ajvFor(schema as Record<string, unknown>);
+      if (ajv.validateSchema(stripIds(schema) as object) !== true) issues.push(...toIssues(ajv.errors ?? []));
+    }
+    if (issues.length > 0) throw invalid("the schema is not a valid JSON Schema", issues);
+    return { schema: schema as Record<string, unknown>, hash: hashJson(schema) };
+  }
+
+  /** The compiled validator for a schema already checked; compiled once per content hash (LRU). */
+  validator(schema: Record<string, unknown> | boolean, hash?: string): ValidateFunction {
+    const key = hash ?? hashJson(schema);
+    const hit = this.cache.get(key);
+    if (hit !== undefined) return hit.validate;
+    const checked = this.check(schema);
+    const source = stripIds(checked.schema) as object | boolean;
+    const ajv = typeof source === "object" ? this.ajvFor(checked.schema as Record<string, unknown>) : this.draft2020;
+    const started = performance.now();
+    let validate: ValidateFunction;
+    try {
+      validate = ajv.compile(source);
+    } catch (err) {
+      throw invalid(`the schema could not be compiled: ${(err as Error).message}`, [{ path: "", message: (err as Error).message }]);
+    }
+    this.compiles++;
+    const took = performance.now() - started;
+    if (took > this.limits.compileBudgetMs) {
+      ajv.removeSchema(source);
+      throw invalid(`the schema took ${Math.round(took)} ms to compile; the limit is ${this.limits.compileBudgetMs} ms`, [{ path: "", message: "too complex" }]);
+    }
+    this.cache.set(key, { validate, source, ajv });
+    return validate;
+  }
+
+  /** Validates a model's output against a schema; the errors are what the repair prompt and 422 carry. */
+  validate(schema: Record<string, unknown> | boolean, output: unknown, hash?: string): OutputValidation {
+    const validate = this.validator(schema, hash);
+    if (validate(output) === true) return { valid: true, errors: [] };
+    return { valid: false, errors: toIssues(validate.errors ?? []) };
+  }
+
+  private ajvFor(schema: Record<string, unknown>): Ajv {
+    const declared = schema.$schema;
+    return typeof declared === "string" && /draft-0[4-7]/.test(declared) ? this.draft07 : this.draft2020;
+  }
+
+  private walk(root: Record<string, unknown>): SchemaIssue[] {
+    const issues: SchemaIssue[] = [];
+    let nodes = 0;
+    const visit = (node: unknown, path: string, depth: number): void => {
+      if (issues.length >= 20) return;
+      nodes++;
+      if (nodes > this.limits.maxNodes) {
+        if (nodes === this.limits.maxNodes + 1) issues.push({ path, message: `more than ${this.limits.maxNodes} nodes` });
+        return;
+      }
+      if (depth > this.limits.maxDepth) {
+        issues.push({ path, message: `nested deeper than ${this.limits.maxDepth} levels` });
+        return;
+      }
+      if (Array.isArray(node)) {
+        node.forEach((v, i) => visit(v, `${path}/${i}`, depth + 1));
+        return;
+      }
+      if (node === null || typeof node !== "object") return;
+      for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
+        const here = `${path}/${escapePointer(k)}`;
+        if (k === "$data") issues.push({ path: here, message: "$data references are not allowed" });
+        else if ((k === "$ref" || k === "$dynamicRef" || k === "$recursiveRef") && typeof v === "string") checkRef(root, v, here, issues);
+        else if (k === "pattern" && typeof v === "string") checkPattern(v, here, issues);
+        else if (k === "patternProperties" && v !== null && typeof v === "object") {
+          for (const p of Object.keys(v as object)) checkPattern(p, `${here}/${escapePointer(p)}`, issues);
+        }
+        visit(v, here, depth + 1);
+      }
+    };
+    visit(root, "", 0);
+    return issues;
+  }
+}
+
+function checkRef(root: Record<string, unknown>, ref: string, path: string, issues: SchemaIssue[]): void {
+  if (!ref.startsWith("#")) {
+    issues.push({ path, message: `only local references ("#/...") are allowed, got "${ref.slice(0, 100)}"` });
+    return;
+  }
+  if (ref === "#" || !ref.startsWith("#/")) return; // root or a plain-name anchor, resolved by ajv at compile
+  let target: unknown = root;
+  for (const raw of ref.slice(2).split("/")) {
+    const part = decodeURIComponent(raw).replace(/~1/g, "/").replace(/~0/g, "~");
+    if (target === null || typeof target !== "object" || !Object.hasOwn(target, part)) {
+      issues.push({ path, message: `reference "${ref.slice(0, 100)}" does not resolve inside the schema` });
+      return;
+    }
+    target = (target as Record<string, unknown>)[part];
+  }
+}
+
+function checkPattern(pattern: string, path: string, issues: SchemaIssue[]): void {
+  if (pattern.length > MAX_PATTERN_LENGTH) {
+    issues.push({ path, message: `pattern longer than ${MAX_PATTERN_LENGTH} characters` });
+    return;
+  }
+  try {
+    new RegExp(pattern, "u");
+  } catch {
+    issues.push({ path, message: "pattern is not a valid regular expression" });
+    return;
+  }
+  if (NESTED_QUANTIFIER.test(pattern) || ALTERNATION_REPEAT.test(pattern) || /\\[1-9]/.test(pattern)) {
+    issues.push({ path, message: "pattern has nested quantifiers or backreferences, which can backtrack catastrophically" });
+  }
+}
+
+function stripIds(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(stripIds);
+  if (schema === null || typeof schema !== "object") return schema;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(schema)) {
+    if (k === "$id" || k === "id" && typeof v === "string" && v.includes("/")) continue;
+    if (k === "$schema") continue;
+    out[k] = k === "properties" || k === "$defs" || k === "definitions" || k === "patternProperties" ? mapValues(v) : stripIds(v);
+  }
+  return out;
+}
+
+function mapValues(v: unknown): unknown {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return stripIds(v);
+  return Object.fromEntries(Object.entries(v).map(([k, s]) => [k, stripIds(s)]));
+}
+
+function escapePointer(k: string): string {
+  return k.replace(/~/g, "~0").replace(/\//g, "~1");
+}
+
+export function toIssues(errors: ErrorObject[]): SchemaIssue[] {
+  return errors.slice(0, 50).map((e) => ({ path: e.instancePath || e.schemaPath, message: e.message ?? e.keyword }));
+}
+
+function invalid(message: string, issues: SchemaIssue[]): AppError {
+  return new AppError("INVALID_SCHEMA", message, { details: { errors: issues } });
+}

@@ -1,0 +1,108 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { randomBytes } from "node:crypto";
+import { Redis } from "ioredis";
+import { rawEnv } from "../config/load-config.js";
+
+/**
+ * Finds a Redis for the test run, in this order: REDIS_URL; a Redis on 127.0.0.1:6379; a private
+ * `redis-server` on a free port; a testcontainers Redis (machines with Docker). Fails saying how to fix it.
+ * Tests never flush: each one works under its own key prefix (`testPrefix`) and deletes only that.
+ */
+export interface RedisHandle {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function ping(url: string, timeoutMs = 1000): Promise<boolean> {
+  const r = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+  r.on("error", () => undefined);
+  try {
+    await r.connect();
+    return (await r.ping()) === "PONG";
+  } catch {
+    return false;
+  } finally {
+    r.disconnect();
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts a private, non-persistent redis-server on a free port. */
+export async function startRedisServer(extraArgs: string[] = []): Promise<RedisHandle & { port: number; process: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...extraArgs], { stdio: "ignore" });
+  const failed = new Promise<never>((_, reject) => child.once("error", reject));
+  const url = `redis://127.0.0.1:${port}`;
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    const ok = await Promise.race([ping(url, 200), failed]);
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url,
+    port,
+    process: child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGKILL");
+      }),
+  };
+}
+
+export async function acquireTestRedis(): Promise<RedisHandle> {
+  const fromEnv = rawEnv("REDIS_URL");
+  if (fromEnv !== undefined && fromEnv !== "") {
+    if (await ping(fromEnv)) return { url: fromEnv, stop: async () => undefined };
+    throw new Error(`REDIS_URL is set but no Redis answers there. Fix: start Redis at that address, or unset REDIS_URL.`);
+  }
+  const local = "redis://127.0.0.1:6379";
+  if (await ping(local)) return { url: local, stop: async () => undefined };
+  try {
+    const handle = await startRedisServer();
+    if (await ping(handle.url)) return handle;
+    await handle.stop();
+  } catch {
+    // no redis-server on PATH; try containers next
+  }
+  try {
+    const { GenericContainer } = await import("testcontainers");
+    const container = await new GenericContainer("redis:7-alpine").withExposedPorts(6379).start();
+    return { url: `redis://${container.getHost()}:${container.getMappedPort(6379)}`, stop: async () => void (await container.stop()) };
+  } catch {
+    throw new Error(
+      "No Redis for the tests. Fix one of: set REDIS_URL; run Redis on 127.0.0.1:6379 (`redis-server --daemonize yes`); put `redis-server` on PATH (apt-get install redis-server); or run Docker for testcontainers.",
+    );
+  }
+}
+
+/** A key prefix unique to this test run and name; safe next to any other data in the same Redis. */
+export function testPrefix(name = "t"): string {
+  return `llmqtest-${name.replace(/[^A-Za-z0-9_.-]/g, "")}-${randomBytes(4).toString("hex")}`;
+}
+
+/** Deletes every key under a test prefix (SCAN, never FLUSH). */
+export async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
+  let cursor = "0";
+  let deleted = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
+    cursor = next;
+    if (keys.length > 0) deleted += await redis.unlink(...keys);
+  } while (cursor !== "0");
+  return deleted;
+}
