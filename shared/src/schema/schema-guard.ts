@@ -78,11 +78,13 @@ export class SchemaGuard {
     if (typeof schema !== "object" || schema === null || Array.isArray(schema)) {
       throw invalid("the schema must be a JSON object", [{ path: "", message: "must be an object" }]);
     }
+    // Walk first: it stops at the depth and node limits, so nothing recursive below ever sees a hostile depth.
+    const issues = this.walk(schema as Record<string, unknown>);
+    if (issues.length > 0) throw invalid("the schema is not acceptable", issues);
     const bytes = Buffer.byteLength(JSON.stringify(schema), "utf8");
     if (bytes > this.limits.maxBytes) {
       throw invalid(`the schema is ${bytes} bytes; the limit is ${this.limits.maxBytes}`, [{ path: "", message: "too large" }]);
     }
-    const issues = this.walk(schema as Record<string, unknown>);
     if (issues.length === 0) {
       const ajv = this.ajvFor(schema as Record<string, unknown>);
       if (ajv.validateSchema(stripIds(schema) as object) !== true) issues.push(...toIssues(ajv.errors ?? []));

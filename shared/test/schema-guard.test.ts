@@ -1,0 +1,109 @@
+import { describe, expect, it } from "vitest";
+import { AppError } from "../src/errors/index.js";
+import { SchemaGuard, hashJson } from "../src/schema/index.js";
+
+const userArray = {
+  type: "array",
+  items: {
+    type: "object",
+    properties: {
+      name: { type: "string" },
+      age: { type: "integer" },
+      email: { type: "string" },
+      address: { type: "object", properties: { street: { type: "string" }, city: { type: "string" }, zip: { type: "string" } } },
+    },
+  },
+};
+
+function rejection(guard: SchemaGuard, schema: unknown): AppError {
+  try {
+    guard.check(schema);
+  } catch (err) {
+    expect(err).toBeInstanceOf(AppError);
+    return err as AppError;
+  }
+  throw new Error("schema was accepted");
+}
+
+function nested(depth: number): Record<string, unknown> {
+  let s: Record<string, unknown> = { type: "string" };
+  for (let i = 0; i < depth; i++) s = { type: "object", properties: { a: s } };
+  return s;
+}
+
+describe("schema guard", () => {
+  it("accepts the guide's schemas and validates output against them", () => {
+    const guard = new SchemaGuard();
+    expect(guard.check(userArray).hash).toBe(hashJson(userArray));
+    expect(guard.validate(userArray, [{ name: "Ada", age: 36, email: "ada@example.com" }]).valid).toBe(true);
+    const bad = guard.validate(userArray, [{ name: 5 }]);
+    expect(bad.valid).toBe(false);
+    expect(bad.errors).toContainEqual({ path: "/0/name", message: "must be string" });
+  });
+
+  it("hashes schemas by content, whatever the key order", () => {
+    expect(hashJson({ a: 1, b: { c: 2, d: 3 } })).toBe(hashJson({ b: { d: 3, c: 2 }, a: 1 }));
+    expect(hashJson({ a: 1 })).not.toBe(hashJson({ a: 2 }));
+  });
+
+  it("refuses invalid and hostile schemas with INVALID_SCHEMA and the offending path", () => {
+    const guard = new SchemaGuard();
+    const cases: Array<[unknown, string]> = [
+      [{ type: "nope" }, "/type"],
+      [{ $ref: "https://example.com/s.json" }, "/$ref"],
+      [{ properties: { a: { $ref: "#/$defs/missing" } } }, "/properties/a/$ref"],
+      [{ type: "string", pattern: "^(a+)+$" }, "/pattern"],
+      [{ type: "string", pattern: "(x|xx)*y" }, "/pattern"],
+      [{ const: { $data: "1/other" } }, "/const/$data"],
+      [nested(40), ""],
+      ["a string", ""],
+    ];
+    for (const [schema, path] of cases) {
+      const err = rejection(guard, schema);
+      expect(err.code).toBe("INVALID_SCHEMA");
+      expect(err.status).toBe(400);
+      const paths = ((err.details?.errors ?? []) as Array<{ path: string }>).map((e) => e.path);
+      expect(paths.some((p) => p.startsWith(path))).toBe(true);
+    }
+  });
+
+  it("refuses a schema over the size or node limits before compiling it", () => {
+    const guard = new SchemaGuard({ maxBytes: 1000, maxDepth: 32, maxNodes: 50, cacheSize: 10, compileBudgetMs: 250 });
+    const wide = { type: "object", properties: Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`p${i}`, { type: "string" }])) };
+    expect(rejection(guard, wide).message).toMatch(/bytes|nodes/);
+    expect(guard.compiles).toBe(0);
+  });
+
+  it("rejects a 10,000-level schema at the depth limit instead of recursing through it", () => {
+    const guard = new SchemaGuard();
+    const started = performance.now();
+    for (let i = 0; i < 200; i++) {
+      const err = rejection(guard, nested(10_000 + i));
+      expect(err.details?.errors).toContainEqual(expect.objectContaining({ message: "nested deeper than 32 levels" }));
+    }
+    // Printed, not asserted: timings on a shared machine are noise. The assertion above is the property.
+    console.log(`200 hostile schemas rejected in ${(performance.now() - started).toFixed(1)} ms`);
+    expect(guard.compiles).toBe(0);
+  });
+
+  it("keeps compiled validators in a bounded cache and compiles each schema once", () => {
+    const guard = new SchemaGuard({ maxBytes: 65536, maxDepth: 32, maxNodes: 5000, cacheSize: 3, compileBudgetMs: 1000 });
+    const schemas = Array.from({ length: 10 }, (_, i) => ({ type: "object", properties: { [`f${i}`]: { type: "integer" } }, required: [`f${i}`] }));
+    for (const s of schemas) guard.validate(s, { [Object.keys(s.properties)[0]!]: 1 });
+    expect(guard.cacheSize).toBe(3);
+    expect(guard.compiles).toBe(10);
+    guard.validate(schemas[9]!, { f9: 1 });
+    expect(guard.compiles).toBe(10);
+    guard.validate(schemas[0]!, { f0: 1 });
+    expect(guard.compiles).toBe(11);
+  });
+
+  it("lets two schemas with the same $id live side by side", () => {
+    const guard = new SchemaGuard();
+    const a = { $id: "https://example.com/person", type: "object", properties: { n: { type: "string" } }, required: ["n"] };
+    const b = { $id: "https://example.com/person", type: "object", properties: { m: { type: "integer" } }, required: ["m"] };
+    expect(guard.validate(a, { n: "x" }).valid).toBe(true);
+    expect(guard.validate(b, { m: 1 }).valid).toBe(true);
+    expect(guard.validate(b, { n: "x" }).valid).toBe(false);
+  });
+});
