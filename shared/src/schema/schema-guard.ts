@@ -80,7 +80,7 @@ export class SchemaGuard {
     }
     // Walk first: it stops at the depth and node limits, so nothing recursive below ever sees a hostile depth.
     const issues = this.walk(schema as Record<string, unknown>);
-    if (issues.length > 0) throw invalid("the schema is not acceptable", issues);
+    if (issues.length > 0) throw invalid(`the schema is not acceptable: ${issues[0]?.path || "/"} ${issues[0]?.message}`, issues);
     const bytes = Buffer.byteLength(JSON.stringify(schema), "utf8");
     if (bytes > this.limits.maxBytes) {
       throw invalid(`the schema is ${bytes} bytes; the limit is ${this.limits.maxBytes}`, [{ path: "", message: "too large" }]);
