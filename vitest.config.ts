@@ -13,7 +13,7 @@ export default defineConfig({
     pool: "forks",
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    reporters: ["default"],
+    reporters: ["default", "./test/summary-reporter.ts"],
     // Two cores here: more parallel files only adds contention and flaky timings.
     maxWorkers: 2,
   },
