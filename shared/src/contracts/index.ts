@@ -2,3 +2,4 @@ export * from "./providers.js";
 export * from "./job-catalog.js";
 export * from "./job-record.js";
 export * from "./keys.js";
+export * from "./job-options.js";

@@ -8,6 +8,8 @@ export interface Keys {
   result(jobId: string): string;
   /** Pub/sub channel: the id of every job that reached a final state. */
   doneChannel(): string;
+  /** Worker-side retry bookkeeping of a job that did not finish on its first try (first start, 429 count). */
+  jobState(jobId: string): string;
   /** Idempotency-Key → job id, TTL 24 h. Owner-scoped. */
   idempotency(ownerHash: string, keyHash: string): string;
   /** Response cache: cache key → FinalJobRecord JSON. */
@@ -29,6 +31,7 @@ export function createKeys(prefix: string): Keys {
     prefix: p,
     result: (id) => `${p}:result:${id}`,
     doneChannel: () => `${p}:events:done`,
+    jobState: (id) => `${p}:jobstate:${id}`,
     idempotency: (owner, key) => `${p}:idem:${owner}:${key}`,
     cache: (key) => `${p}:cache:${key}`,
     schema: (owner, id) => `${p}:schema:${owner}:${id}`,
