@@ -1,1 +1,14 @@
-export {};
+export { createWorkerService, FORCE_CLOSE_MS, type WorkerService, type WorkerServiceDeps } from "./worker-service.js";
+export { createJobProcessor, rateLimitCap, SHUTDOWN_REASON, DEFAULT_RATE_LIMIT_WAIT_MS, type JobReturn, type LlmqJob, type RunnerDeps } from "./job-runner.js";
+export { addFinalWrites, finalize, type FinalizeOptions } from "./finalize.js";
+export { backoffDelay, createBackoffStrategy, MAX_BACKOFF_MS, RetryableError } from "./backoff.js";
+export { noopMetrics, type JobOutcome, type JobOutcomeEvent, type ProviderCallEvent, type WorkerMetrics } from "./metrics.js";
+export { fitContext, type FitOptions, type Fitted } from "./context/fit-context.js";
+export { classifyFailure, retryAfter, type Failure } from "./providers/classify.js";
+export { createProviderAdapter, ADAPTER_FACTORIES, SIMULATED_KEY, type AdapterOptions } from "./providers/registry.js";
+export { createTransport, type FetchLike, type Transport, type TransportOptions } from "./providers/transport.js";
+export { OUTPUT_NAME, type OutputMode, type ProviderAdapter, type ProviderRequest, type ProviderResponse } from "./providers/types.js";
+export { toStrictSchema, stripIntroducedNulls } from "./structured/strict-schema.js";
+export { fromObjectRoot, toObjectRoot } from "./structured/object-root.js";
+export { parseJsonOutput } from "./structured/parse-output.js";
+export { planStructured, StructuredPlans, type StructuredPlan } from "./structured/structured-plan.js";

@@ -1,0 +1,54 @@
+import { ConfigError, createLogger, loadConfig, PROVIDERS, redactRedisUrl } from "@llmq/shared";
+import { createWorkerService } from "./worker-service.js";
+
+/**
+ * The worker process: config → service → start, and the shutdown wiring. The only place that starts I/O.
+ * First SIGTERM/SIGINT: stop taking jobs, finish active ones within WORKER_SHUTDOWN_GRACE_MS, close
+ * everything, exit 0. A second signal exits at once.
+ */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    process.stderr.write(`${err instanceof ConfigError ? err.message : String(err)}\n`);
+    process.exit(78);
+  }
+  const logger = createLogger({ service: "worker", level: config.logLevel });
+  const service = createWorkerService({ config, logger });
+
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn({ signal }, "second signal: exiting now");
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal, grace_ms: config.worker.shutdownGraceMs }, "shutting down: no new jobs, finishing active ones");
+    service.close().then(
+      () => {
+        logger.info("worker stopped");
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err: (err as Error).message }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+
+  await service.start();
+  for (const name of PROVIDERS) {
+    const p = config.providers[name];
+    // Never the key: only whether the provider is live or simulated, and where it is reached.
+    logger.info({ provider: name, mode: p.simulated ? "simulated" : "live", host: new URL(p.baseUrl).host, concurrency: p.concurrency, rpm: p.rpm ?? null }, `${name}: ${p.simulated ? "simulated" : "live"}`);
+  }
+  logger.info({ redis: redactRedisUrl(config.redis.url), prefix: config.redis.prefix, version: config.version }, "worker started");
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`worker failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,35 @@
+import OpenAI from "openai";
+import type { ProviderConfig } from "@llmq/shared";
+import { fromChatCompletion, toChatCompletionsBody } from "./chat-completions.js";
+import type { AdapterOptions } from "./registry.js";
+import { createTransport } from "./transport.js";
+import type { ProviderAdapter } from "./types.js";
+
+/**
+ * OpenAI through the official `openai` SDK, Chat Completions API.
+ * https://platform.openai.com/docs/api-reference/chat/create
+ * Retries are BullMQ's (`maxRetries: 0`); the transport is llmq's (see transport.ts).
+ */
+export function createOpenAIAdapter(provider: ProviderConfig, opts: AdapterOptions): ProviderAdapter {
+  const transport = createTransport({ connections: provider.concurrency, timeoutMs: opts.timeoutMs });
+  const client = new OpenAI({
+    apiKey: provider.apiKey ?? opts.simulatedKey,
+    baseURL: provider.baseUrl,
+    organization: null,
+    project: null,
+    maxRetries: 0,
+    timeout: opts.timeoutMs,
+    fetch: transport.fetch,
+    logger: opts.sdkLogger,
+    logLevel: "warn",
+  });
+  return {
+    name: "openai",
+    simulated: provider.simulated,
+    async call(req, signal) {
+      const res = await client.chat.completions.create(toChatCompletionsBody(req), { signal });
+      return fromChatCompletion(res, req);
+    },
+    close: () => transport.close(),
+  };
+}

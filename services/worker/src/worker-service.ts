@@ -1,0 +1,143 @@
+import { Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import {
+  closeQuietly,
+  createKeys,
+  createWorkerConnection,
+  ModelRegistry,
+  PROVIDERS,
+  QUEUE_NAMES,
+  SchemaGuard,
+  type Config,
+  type Logger,
+  type ProviderName,
+} from "@llmq/shared";
+import { createBackoffStrategy } from "./backoff.js";
+import { createJobProcessor, SHUTDOWN_REASON, type JobReturn, type LlmqJob } from "./job-runner.js";
+import { noopMetrics, type WorkerMetrics } from "./metrics.js";
+import { createProviderAdapter } from "./providers/registry.js";
+import type { ProviderAdapter } from "./providers/types.js";
+import { StructuredPlans } from "./structured/structured-plan.js";
+
+/**
+ * One BullMQ Worker per provider queue, so one provider's rate limit or outage never stalls another's jobs.
+ *
+ * Connections: one shared ioredis connection (maxRetriesPerRequest: null) carries the Workers' non-blocking
+ * commands and llmq's result writes; BullMQ duplicates it for each Worker's blocking connection.
+ *
+ * close(): stop taking jobs and let active ones finish within WORKER_SHUTDOWN_GRACE_MS. BullMQ v6's
+ * `close()` memoises its first call (a later `close(true)` does not force anything), so after the grace
+ * period the active jobs are aborted through their AbortSignal instead: the runner hands each one back to
+ * the queue (moveToDelayed, no attempt spent) and the pending close completes. Every step runs even if
+ * one throws; calling close() again returns the same promise.
+ */
+export interface WorkerServiceDeps {
+  config: Config;
+  /** The root logger (`createLogger({service: "worker"})`). */
+  logger: Logger;
+  registry?: ModelRegistry;
+  metrics?: WorkerMetrics;
+  /** Which provider queues to serve; all by default. */
+  providers?: readonly ProviderName[];
+}
+
+export interface WorkerService {
+  readonly workers: ReadonlyMap<ProviderName, Worker<LlmqJob["data"], JobReturn, string>>;
+  readonly adapters: ReadonlyMap<ProviderName, ProviderAdapter>;
+  /** Resolves once every Worker is connected and taking jobs. */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** How long aborted jobs get to hand themselves back once the grace period is over. */
+export const FORCE_CLOSE_MS = 5_000;
+/** A limiter no real load reaches: BullMQ only honours a manual `rateLimit()` when a limiter is set. */
+const UNLIMITED = { max: 1_000_000_000, duration: 1_000 };
+
+export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
+  const { config } = deps;
+  const logger = deps.logger;
+  const registry = deps.registry ?? ModelRegistry.load(config.modelsFile);
+  const metrics = deps.metrics ?? noopMetrics;
+  const keys = createKeys(config.redis.prefix);
+  const guard = new SchemaGuard(config.schema);
+  const plans = new StructuredPlans(config.schema.cacheSize);
+  const redis: Redis = createWorkerConnection(config.redis.url);
+  redis.on("error", (err: Error) => logger.warn({ err: err.message }, "redis connection error"));
+
+  const workers = new Map<ProviderName, Worker<LlmqJob["data"], JobReturn, string>>();
+  const adapters = new Map<ProviderName, ProviderAdapter>();
+  for (const provider of deps.providers ?? PROVIDERS) {
+    const queue = QUEUE_NAMES[provider];
+    const log = logger.child({ queue, provider });
+    const adapter = createProviderAdapter(config, provider, log);
+    const rpm = config.providers[provider].rpm;
+    let worker: Worker<LlmqJob["data"], JobReturn, string> | undefined;
+    const processor = createJobProcessor({
+      config, registry, adapter, guard, plans, redis, keys, logger: log, metrics,
+      rateLimit: (ms) => (worker as Worker).rateLimit(ms),
+    });
+    worker = new Worker<LlmqJob["data"], JobReturn, string>(queue, processor, {
+      connection: redis,
+      prefix: config.redis.prefix,
+      autorun: false,
+      concurrency: config.providers[provider].concurrency,
+      limiter: rpm === undefined ? UNLIMITED : { max: rpm, duration: 60_000 },
+      settings: { backoffStrategy: createBackoffStrategy(config.jobs.backoffMs) },
+    });
+    worker.on("error", (err) => log.error({ err: err.message }, "worker error"));
+    workers.set(provider, worker);
+    adapters.set(provider, adapter);
+  }
+
+  let started: Promise<void> | undefined;
+  let closing: Promise<void> | undefined;
+
+  const start = (): Promise<void> =>
+    (started ??= (async () => {
+      for (const [provider, worker] of workers) {
+        worker.run().catch((err: unknown) => logger.error({ provider, err: (err as Error).message }, "worker stopped with an error"));
+      }
+      await Promise.all([...workers.values()].map((w) => w.waitUntilReady()));
+    })());
+
+  const closeWorkers = async (): Promise<void> => {
+    const all = [...workers.values()];
+    const done = Promise.allSettled(all.map((w) => w.close()));
+    if (await within(done, config.worker.shutdownGraceMs)) return;
+    logger.warn({ grace_ms: config.worker.shutdownGraceMs }, "active jobs outlived the shutdown grace period; handing them back to the queue");
+    for (const w of all) w.cancelAllJobs(SHUTDOWN_REASON);
+    if (!(await within(done, FORCE_CLOSE_MS))) logger.error("workers did not close after their jobs were aborted; disconnecting");
+  };
+
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      const steps: Array<[string, () => Promise<unknown>]> = [
+        ["workers", closeWorkers],
+        ["providers", () => Promise.allSettled([...adapters.values()].map((a) => a.close()))],
+        ["redis", () => closeQuietly(redis)],
+      ];
+      for (const [name, step] of steps) {
+        try {
+          await step();
+        } catch (err) {
+          logger.error({ step: name, err: (err as Error).message }, "shutdown step failed");
+        }
+      }
+    })());
+
+  return { workers, adapters, start, close };
+}
+
+/** True if `p` settled within `ms`. */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([p.then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
