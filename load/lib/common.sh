@@ -374,3 +374,47 @@ llmq_stop_sampler() {
   [ -n "${LLMQ_RES_TMP:-}" ] && rm -rf "$LLMQ_RES_TMP"
 }
 trap llmq_stop_sampler EXIT
+
+# ---------------------------------------------------------------------------------------------------------
+# One llmq job request, the way a user's client makes it.
+REQUEST_TIMEOUT_S=${REQUEST_TIMEOUT_S:-150}
+
+# llmq_call <path> <body file> <response file>
+# POSTs the body. A 202 (the sync wait ran out, or async) is followed by polling GET /api/v1/jobs/{id}
+# until the job is final, and the job's result (or error) is written to the response file.
+# Sets LLMQ_STATUS (the HTTP status, "job_failed" for a polled job that failed, 000 when nothing answered)
+# and LLMQ_TIME_S (seconds from sending to the final answer).
+llmq_call() {
+  local path=$1 body=$2 resp=$3 t0 t_curl code id deadline state poll_code
+  t0=$(llmq_now)
+  t_curl=$(curl -sS -m "$REQUEST_TIMEOUT_S" -o "$resp" -w '%{http_code} %{time_total}' -X POST \
+    -H "X-API-Key: ${API_KEY}" -H "Content-Type: application/json" --data-binary "@$body" \
+    "$BASE_URL$path" 2>/dev/null) || t_curl="000 0"
+  code=${t_curl%% *}
+  LLMQ_TIME_S=${t_curl##* }
+  if [ "$code" = 202 ]; then
+    id=$(jq -r '.id // empty' "$resp" 2>/dev/null)
+    deadline=$(( $(date +%s) + REQUEST_TIMEOUT_S ))
+    while [ -n "$id" ] && [ "$(date +%s)" -lt "$deadline" ]; do
+      sleep 0.2
+      poll_code=$(curl -sS -m 10 -o "$resp.poll" -w '%{http_code}' -H "X-API-Key: ${API_KEY}" \
+        "$BASE_URL/api/v1/jobs/$id" 2>/dev/null) || poll_code=000
+      [ "$poll_code" = 200 ] || continue
+      state=$(jq -r '.status // empty' "$resp.poll" 2>/dev/null)
+      case $state in
+        completed) jq '.result' "$resp.poll" >"$resp"; code=200; break ;;
+        failed | cancelled) jq '{error: .error, status: .status}' "$resp.poll" >"$resp"; code=job_failed; break ;;
+      esac
+    done
+    rm -f "$resp.poll"
+    LLMQ_TIME_S=$(awk -v a="$t0" -v b="$(llmq_now)" 'BEGIN{printf "%.6f", b-a}')
+  fi
+  LLMQ_STATUS=$code
+}
+
+# "<status> <error code>" of a failed answer, for error tallies.
+llmq_error_kind() {
+  local status=$1 resp=$2 code
+  code=$(jq -r '.error.code // empty' "$resp" 2>/dev/null)
+  printf '%s%s' "$status" "${code:+ $code}"
+}
