@@ -30,7 +30,8 @@ const ALIASES: Record<string, FaultKind> = { timeout: "hang", invalid_json: "inv
 
 function toKind(raw: string): FaultKind | undefined {
   const k = raw.trim().toLowerCase();
-  return (FAULT_KINDS as readonly string[]).includes(k) ? (k as FaultKind) : ALIASES[k];
+  if ((FAULT_KINDS as readonly string[]).includes(k)) return k as FaultKind;
+  return Object.hasOwn(ALIASES, k) ? ALIASES[k] : undefined;
 }
 
 function parseDuration(raw: string): number | undefined {

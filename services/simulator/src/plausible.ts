@@ -74,7 +74,7 @@ export function classifyKey(key: string): ValueKind {
   const cached = kindCache.get(key);
   if (cached !== undefined) return cached;
   const norm = key.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase().replace(/[\s-]+/g, "_");
-  let kind: ValueKind = EXACT[norm] ?? "none";
+  let kind: ValueKind = Object.hasOwn(EXACT, norm) ? (EXACT[norm] as ValueKind) : "none";
   if (kind === "none") {
     for (const [suffix, k] of SUFFIXES) {
       if (norm.endsWith(suffix)) { kind = k; break; }

@@ -19,14 +19,14 @@ const UNITS = new Set([
 ]);
 
 const LIST_OF = new RegExp(`\\b(?:list|array|set|collection|series|group|total) of ${NUM}\\b`, "i");
-const N_THINGS = new RegExp(`\\b${NUM}\\s+((?:[a-z][a-z-]*\\s+){0,3}?)([a-z]+)\\b`, "gi");
+const N_THINGS = new RegExp(`\\b${NUM}((?:\\s+[a-z][a-z-]*){1,4})`, "gi");
 
 function toNumber(token: string): number {
   return NUMBER_WORDS[token.toLowerCase()] ?? Number(token);
 }
 
 function isPlural(word: string): boolean {
-  return (word.endsWith("s") && !word.endsWith("ss")) || word === "people" || word === "children";
+  return (word.length > 3 && word.endsWith("s") && !word.endsWith("ss")) || word === "people" || word === "children";
 }
 
 /** The number of items the prompt asks for, if it names one (1-1000). */
@@ -38,9 +38,9 @@ export function inferCount(text: string): number | undefined {
   }
   N_THINGS.lastIndex = 0;
   for (let m = N_THINGS.exec(text); m; m = N_THINGS.exec(text)) {
-    const noun = (m[3] ?? "").toLowerCase();
-    const between = m[2] ?? "";
-    if (!isPlural(noun) || UNITS.has(noun) || /\d/.test(between)) continue;
+    // "5 user objects", "seven fictional products": the first plural within four words is the noun.
+    const noun = (m[2] ?? "").trim().toLowerCase().split(/\s+/).find(isPlural);
+    if (noun === undefined || UNITS.has(noun)) continue;
     const n = toNumber(m[1] ?? "");
     if (n >= 1 && n <= 1000) return n;
   }

@@ -103,16 +103,20 @@ function arrayPropertyOf(s: Schema, ctx: Ctx): string | undefined {
 function genObject(ctx: Ctx, s: Schema, depth: number, refs: number, minimal: boolean, count: number | undefined, isRoot: boolean): unknown {
   const props = isSchema(s.properties) ? s.properties : {};
   const required = Array.isArray(s.required) ? s.required.filter((k): k is string => typeof k === "string") : [];
-  const keys = minimal ? required : [...new Set([...Object.keys(props), ...required])];
+  const keys = minimal ? required : Object.keys(props);
+  if (!minimal) for (const k of required) if (!Object.hasOwn(props, k)) keys.push(k);
   const countedKey = isRoot && count !== undefined ? arrayPropertyOf(s, ctx) : undefined;
   const extra = s.additionalProperties;
   const out: Record<string, unknown> = {};
   for (const k of keys) {
-    const sub = props[k] ?? (isSchema(extra) ? extra : {});
-    out[k] = gen(ctx, sub, k, depth + 1, refs, k === countedKey ? count : undefined, false);
+    const sub = Object.hasOwn(props, k) ? props[k] : isSchema(extra) ? extra : {};
+    const value = gen(ctx, sub, k, depth + 1, refs, k === countedKey ? count : undefined, false);
+    // A property literally named __proto__ must stay data, not become the object's prototype.
+    if (k === "__proto__") Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
+    else out[k] = value;
   }
   const minProps = typeof s.minProperties === "number" ? s.minProperties : 0;
-  for (let i = 1; Object.keys(out).length < minProps && extra !== false && i < 100; i++) {
+  for (let i = 1; minProps > 0 && extra !== false && Object.keys(out).length < minProps && i < 100; i++) {
     out[`extra_${i}`] = gen(ctx, isSchema(extra) ? extra : {}, "", depth + 1, refs, undefined, false);
   }
   return out;

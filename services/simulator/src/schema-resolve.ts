@@ -10,19 +10,30 @@ export function isSchema(value: unknown): value is Schema {
 }
 
 function unescapePointer(token: string): string {
-  return decodeURIComponent(token).replace(/~1/g, "/").replace(/~0/g, "~");
+  if (!token.includes("~") && !token.includes("%")) return token;
+  let out = token;
+  try { out = decodeURIComponent(token); } catch { /* not percent-encoded after all */ }
+  return out.replace(/~1/g, "/").replace(/~0/g, "~");
 }
+
+// Recursive schemas resolve the same few refs thousands of times per instance.
+const refCache = new WeakMap<Schema, Map<string, Schema | undefined>>();
 
 /** Local refs only (`#`, `#/$defs/x`, `#/definitions/x`, any `#/...` pointer); remote refs resolve to undefined. */
 export function resolveRef(root: Schema, ref: string): Schema | undefined {
   if (ref === "#" || ref === "") return root;
   if (!ref.startsWith("#/")) return undefined;
+  let cache = refCache.get(root);
+  if (cache === undefined) refCache.set(root, (cache = new Map()));
+  if (cache.has(ref)) return cache.get(ref);
   let node: unknown = root;
   for (const token of ref.slice(2).split("/")) {
-    if (!isSchema(node) && !Array.isArray(node)) return undefined;
+    if (!isSchema(node) && !Array.isArray(node)) { node = undefined; break; }
     node = (node as Record<string, unknown>)[unescapePointer(token)];
   }
-  return isSchema(node) ? node : node === true ? {} : undefined;
+  const resolved = isSchema(node) ? node : node === true ? {} : undefined;
+  cache.set(ref, resolved);
+  return resolved;
 }
 
 function typesOf(schema: Schema): string[] | undefined {
