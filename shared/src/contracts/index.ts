@@ -3,3 +3,4 @@ export * from "./job-catalog.js";
 export * from "./job-record.js";
 export * from "./keys.js";
 export * from "./job-options.js";
+export * from "./request-schemas.js";
