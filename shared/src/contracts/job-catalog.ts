@@ -19,7 +19,7 @@ export interface JobEnvelope {
   /** llmq model id (registry key), e.g. "gpt-4". */
   model: string;
   provider: ProviderName;
-  /** sha256 of the API key's name; ownership checks compare this. Never the key itself. */
+  /** The API key's name (config `api.keys[].name`); ownership checks compare this. Never the key itself. */
   owner: string;
   request_id: string;
   /** epoch ms when the API accepted the request. */
