@@ -1,0 +1,295 @@
+/**
+ * `npm run bench`: where llmq stands, as ratios against the bare provider simulator on the same machine.
+ *
+ * Starts a private zero-latency simulator, API and worker (see stack.ts), loads each target at 1 and 50
+ * connections, reads each process's CPU from /proc, submits one large batch when the API has batches, prints
+ * ONE table and writes the figures as JSON (load/results/bench-<timestamp>.json and bench-latest.json) so two
+ * commits can be compared. It measures and prints; it asserts nothing.
+ *
+ * Settings: BENCH_DURATION (per cell, default 10s), REDIS_URL (default redis://127.0.0.1:6379),
+ * BENCH_GENERATOR (wrk | node; default wrk when installed), BENCH_BATCH_ITEMS (default 10000),
+ * BENCH_BATCH_TIMEOUT_S (default 150).
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { closeQuietly, createProducerConnection, rawEnv, waitForReady } from "@llmq/shared";
+import { batchesAvailable, runBatch, type BatchFigures } from "./batch-bench.js";
+import { runClosedLoop, type LoopRequest } from "./closed-loop.js";
+import type { LoadResult } from "./load-result.js";
+import { cpuMs, machine, rssMb } from "./proc-stats.js";
+import { REPO_ROOT, startStack, type Stack } from "./stack.js";
+import { formatTable, type TableRow } from "./table.js";
+import { hasWrk, runWrk } from "./wrk.js";
+
+const MODEL = "gpt-4o-mini";
+const PROMPT = "Write a detailed product description for a smartphone";
+const MAX_TOKENS = 100;
+const CONNECTIONS = [1, 50] as const;
+const WARMUP_S = 2;
+
+type TargetId = "simulator" | "unstructured" | "structured_new_schema";
+const TARGETS: { id: TargetId; label: string }[] = [
+  { id: "simulator", label: "bare simulator (POST /v1/chat/completions)" },
+  { id: "unstructured", label: "llmq unstructured" },
+  { id: "structured_new_schema", label: "llmq structured, new schema per request" },
+];
+const PROCESSES = ["api", "worker", "simulator", "redis"] as const;
+type ProcName = (typeof PROCESSES)[number];
+
+export interface Cell {
+  target: TargetId;
+  label: string;
+  connections: number;
+  result: LoadResult;
+  ratio_to_simulator: number | null;
+  cpu_ms_per_request: Record<ProcName, number | null>;
+  rss_mb_after: Record<ProcName, number | null>;
+}
+
+export interface BenchReport {
+  started_at: string;
+  commit: string;
+  machine: ReturnType<typeof machine>;
+  generator: "wrk" | "node";
+  duration_per_cell_s: number;
+  model: string;
+  cells: Cell[];
+  batch: (BatchFigures & { cpu_ms_per_item: Record<ProcName, number | null> }) | { unavailable: string };
+}
+
+function durationSeconds(raw: string | undefined, def: number): number {
+  if (raw === undefined || raw.trim() === "") return def;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(raw.trim());
+  if (!m) throw new Error(`BENCH_DURATION must look like 10s, 1m or 15 (got "${raw}")`);
+  const n = Number(m[1]);
+  return m[2] === "m" ? n * 60 : m[2] === "ms" ? n / 1000 : n;
+}
+
+function gitDescribe(): string {
+  try {
+    return execFileSync("git", ["describe", "--always", "--dirty"], { cwd: REPO_ROOT, encoding: "utf8" }).trim();
+  } catch {
+    return "unknown";
+  }
+}
+
+/** The Redis server's pid when it runs on this machine and /proc shows it (for its CPU per request). */
+async function redisPid(redisUrl: string): Promise<number | undefined> {
+  const host = new URL(redisUrl).hostname;
+  if (!["127.0.0.1", "localhost", "::1", "[::1]"].includes(host)) return undefined;
+  const redis = createProducerConnection(redisUrl);
+  try {
+    await waitForReady(redis, 3000);
+    const m = /process_id:(\d+)/.exec(await redis.info("server"));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    await closeQuietly(redis);
+  }
+}
+
+interface Runner {
+  run(target: TargetId, connections: number, durationS: number): Promise<LoadResult>;
+  close(): void;
+}
+
+function wrkRunner(stack: Stack): Runner {
+  const dir = mkdtempSync(join(tmpdir(), "llmq-bench-"));
+  const simBody = join(dir, "simulator.json");
+  const unstructuredBody = join(dir, "unstructured.json");
+  writeFileSync(simBody, JSON.stringify({ model: MODEL, messages: [{ role: "user", content: PROMPT }], max_tokens: MAX_TOKENS }));
+  writeFileSync(unstructuredBody, JSON.stringify({ model: MODEL, prompt: PROMPT, max_tokens: MAX_TOKENS }));
+  const llmqHeaders = { "X-API-Key": stack.apiKey, "Content-Type": "application/json" };
+  return {
+    run(target, connections, durationS) {
+      const common = { connections, durationS, cwd: REPO_ROOT };
+      switch (target) {
+        case "simulator":
+          return runWrk({ ...common, url: `${stack.simulatorUrl}/v1/chat/completions`, script: "load/wrk/post_json.lua", headers: { Authorization: "Bearer bench", "Content-Type": "application/json" }, env: { WRK_BODY_FILE: simBody } });
+        case "unstructured":
+          return runWrk({ ...common, url: `${stack.apiUrl}/api/v1/unstructured`, script: "load/wrk/post_json.lua", headers: llmqHeaders, env: { WRK_BODY_FILE: unstructuredBody } });
+        case "structured_new_schema":
+          return runWrk({ ...common, url: `${stack.apiUrl}/api/v1/structured`, script: "load/wrk/structured_new_schema.lua", headers: llmqHeaders, env: { WRK_MODELS: MODEL } });
+      }
+    },
+    close: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+function nodeRunner(stack: Stack): Runner {
+  const simBody = JSON.stringify({ model: MODEL, messages: [{ role: "user", content: PROMPT }], max_tokens: MAX_TOKENS });
+  const unstructuredBody = JSON.stringify({ model: MODEL, prompt: PROMPT, max_tokens: MAX_TOKENS });
+  const run = `${process.pid.toString(36)}${Date.now().toString(36)}`;
+  let n = 0;
+  const newSchema = (): LoopRequest => {
+    const tag = `${run}_r${++n}`;
+    const schema = {
+      type: "object",
+      properties: { [`name_${tag}`]: { type: "string" }, [`age_${tag}`]: { type: "integer", minimum: 0, maximum: 130 } },
+      required: [`name_${tag}`, `age_${tag}`],
+    };
+    return { path: "/api/v1/structured", body: JSON.stringify({ model: MODEL, prompt: `Generate user record ${tag}`, max_tokens: 200, schema }) };
+  };
+  return {
+    run(target, connections, durationS) {
+      switch (target) {
+        case "simulator":
+          return runClosedLoop({ origin: stack.simulatorUrl, connections, durationS, headers: { authorization: "Bearer bench" }, next: () => ({ path: "/v1/chat/completions", body: simBody }) });
+        case "unstructured":
+          return runClosedLoop({ origin: stack.apiUrl, connections, durationS, headers: { "x-api-key": stack.apiKey }, next: () => ({ path: "/api/v1/unstructured", body: unstructuredBody }) });
+        case "structured_new_schema":
+          return runClosedLoop({ origin: stack.apiUrl, connections, durationS, headers: { "x-api-key": stack.apiKey }, next: newSchema });
+      }
+    },
+    close: () => undefined,
+  };
+}
+
+function cpuSnapshot(pids: Record<ProcName, number | undefined>): Record<ProcName, number | undefined> {
+  return { api: cpuMs(pids.api), worker: cpuMs(pids.worker), simulator: cpuMs(pids.simulator), redis: cpuMs(pids.redis) };
+}
+
+function perUnit(before: Record<ProcName, number | undefined>, after: Record<ProcName, number | undefined>, units: number): Record<ProcName, number | null> {
+  const out = {} as Record<ProcName, number | null>;
+  for (const p of PROCESSES) {
+    const a = before[p];
+    const b = after[p];
+    out[p] = a === undefined || b === undefined || units === 0 ? null : (b - a) / units;
+  }
+  return out;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function main(): Promise<void> {
+  const durationS = durationSeconds(rawEnv("BENCH_DURATION"), 10);
+  const redisUrl = rawEnv("REDIS_URL") ?? "redis://127.0.0.1:6379";
+  const generator = rawEnv("BENCH_GENERATOR") === "node" || !hasWrk() ? "node" : "wrk";
+  const batchItems = Number(rawEnv("BENCH_BATCH_ITEMS") ?? 10_000);
+  const batchTimeoutS = Number(rawEnv("BENCH_BATCH_TIMEOUT_S") ?? 150);
+  const m = machine();
+  const started = new Date();
+  const commit = gitDescribe();
+  console.log(`llmq bench · ${commit} · ${m.cpu}, ${m.cores} cores · ${m.os} · Node ${m.node}`);
+  console.log(`generator ${generator}${generator === "node" ? " (wrk not found: the generator shares the CPU it measures)" : ""} · ${durationS}s per cell · model ${MODEL} · simulator latency 0 ms`);
+  if (m.load_avg) console.log(`load average before: ${m.load_avg.join(" ")} (the machine is shared: compare ratios, not absolutes)`);
+
+  const probe = createProducerConnection(redisUrl);
+  try {
+    await waitForReady(probe, 3000);
+  } catch {
+    throw new Error(`Redis does not answer at ${redisUrl}: start redis-server, or set REDIS_URL to a Redis the bench may use (it writes only keys under its own prefix and deletes them)`);
+  } finally {
+    await closeQuietly(probe);
+  }
+  const stack = await startStack({ redisUrl });
+  let stopping = false;
+  const onSignal = (): void => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    console.error("interrupted: stopping the bench's llmq and deleting its keys");
+    stack.stop().finally(() => process.exit(130));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  const pids: Record<ProcName, number | undefined> = { ...stack.pids, redis: await redisPid(redisUrl) } as Record<ProcName, number | undefined>;
+  const runner = generator === "wrk" ? wrkRunner(stack) : nodeRunner(stack);
+  const cells: Cell[] = [];
+  let batch: BenchReport["batch"] = { unavailable: "n/a (batches not available)" };
+  try {
+    for (const target of TARGETS) {
+      await runner.run(target.id, 10, WARMUP_S);
+      for (const connections of CONNECTIONS) {
+        await sleep(500);
+        const before = cpuSnapshot(pids);
+        const result = await runner.run(target.id, connections, durationS);
+        const after = cpuSnapshot(pids);
+        const sim = cells.find((c) => c.target === "simulator" && c.connections === connections);
+        cells.push({
+          target: target.id,
+          label: target.label,
+          connections,
+          result,
+          ratio_to_simulator: sim && sim.result.rps > 0 ? result.rps / sim.result.rps : null,
+          cpu_ms_per_request: perUnit(before, after, result.requests),
+          rss_mb_after: { api: rssMb(pids.api) ?? null, worker: rssMb(pids.worker) ?? null, simulator: rssMb(pids.simulator) ?? null, redis: rssMb(pids.redis) ?? null },
+        });
+        process.stderr.write(`  ${target.label} @${connections}: ${result.rps.toFixed(0)} req/s\n`);
+      }
+    }
+    if (await batchesAvailable(stack.apiUrl, stack.apiKey)) {
+      await sleep(500);
+      const before = cpuSnapshot(pids);
+      const figures = await runBatch(stack.apiUrl, stack.apiKey, batchItems, batchTimeoutS);
+      const after = cpuSnapshot(pids);
+      batch = { ...figures, cpu_ms_per_item: perUnit(before, after, figures.completed + figures.failed) };
+    }
+  } finally {
+    runner.close();
+    const deleted = await stack.stop();
+    process.stderr.write(`stopped the bench's llmq; deleted ${deleted} keys under ${stack.prefix}:\n`);
+  }
+
+  const report: BenchReport = { started_at: started.toISOString(), commit, machine: m, generator, duration_per_cell_s: durationS, model: MODEL, cells, batch };
+  console.log("");
+  console.log(formatTable(tableRows(report)));
+  console.log("");
+  console.log("req/s and latency as seen by the load generator; × simulator = req/s over the bare simulator's at the same");
+  console.log("connections; cpu ms/req = utime+stime of each process during the cell / requests (Redis: the whole server).");
+
+  const dir = join(REPO_ROOT, "load", "results");
+  mkdirSync(dir, { recursive: true });
+  const stamp = started.toISOString().replace(/[-:]/g, "").replace("T", "_").slice(0, 15);
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  writeFileSync(join(dir, `bench-${stamp}.json`), json);
+  writeFileSync(join(dir, "bench-latest.json"), json);
+  console.log(`figures: load/results/bench-${stamp}.json (and bench-latest.json)`);
+}
+
+function fmt(n: number | null | undefined, digits: number): string {
+  return n === null || n === undefined || !Number.isFinite(n) ? "n/a" : n.toFixed(digits);
+}
+
+function tableRows(report: BenchReport): TableRow[] {
+  const rows: TableRow[] = report.cells.map((c) => ({
+    scenario: c.label,
+    conns: String(c.connections),
+    "req/s": fmt(c.result.rps, 0),
+    "p50 ms": fmt(c.result.p50_ms, 2),
+    "p99 ms": fmt(c.result.p99_ms, 2),
+    "× simulator": c.target === "simulator" ? "1" : c.ratio_to_simulator === null ? "n/a" : `${c.ratio_to_simulator.toFixed(2)}`,
+    "API cpu ms/req": fmt(c.cpu_ms_per_request.api, 3),
+    "worker cpu ms/req": fmt(c.cpu_ms_per_request.worker, 3),
+    "sim cpu ms/req": fmt(c.cpu_ms_per_request.simulator, 3),
+    "Redis cpu ms/req": fmt(c.cpu_ms_per_request.redis, 3),
+    errors: String(c.result.errors),
+  }));
+  const b = report.batch;
+  if ("unavailable" in b) {
+    rows.push({ scenario: `batch of ${Number(rawEnv("BENCH_BATCH_ITEMS") ?? 10_000).toLocaleString("en-US")} items: ${b.unavailable}`, conns: "", "req/s": "", "p50 ms": "", "p99 ms": "", "× simulator": "", "API cpu ms/req": "", "worker cpu ms/req": "", "sim cpu ms/req": "", "Redis cpu ms/req": "", errors: "" });
+  } else {
+    rows.push({
+      scenario: `batch of ${b.items.toLocaleString("en-US")} mixed items: 202 in ${b.accept_ms.toFixed(0)} ms, ${b.drained ? "drained" : "NOT drained"} in ${b.drain_s.toFixed(1)} s (req/s = items/s; p50/p99 = status poll)`,
+      conns: "1",
+      "req/s": fmt(b.drain_items_per_s, 0),
+      "p50 ms": fmt(b.poll_p50_ms, 2),
+      "p99 ms": fmt(b.poll_p99_ms, 2),
+      "× simulator": "",
+      "API cpu ms/req": fmt(b.cpu_ms_per_item.api, 3),
+      "worker cpu ms/req": fmt(b.cpu_ms_per_item.worker, 3),
+      "sim cpu ms/req": fmt(b.cpu_ms_per_item.simulator, 3),
+      "Redis cpu ms/req": fmt(b.cpu_ms_per_item.redis, 3),
+      errors: String(b.failed),
+    });
+  }
+  return rows;
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
