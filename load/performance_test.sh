@@ -131,7 +131,7 @@ run_scenario structured_new_schema "Structured: New Schema Per Request" \
 WRK_BODY_FILE=load/bodies/unstructured_product.json run_scenario unstructured "Unstructured (llama3-8b-8192)" \
   -t4 -c10 -d"$DURATION" --latency "${H_KEY[@]}" "${H_JSON[@]}" -s load/wrk/post_json.lua "$BASE_URL/api/v1/unstructured"
 
-# 5. Batch processing: the guide's command, but for the path (load/ for tests/performance/) and DURATION.
+# 5. Batch processing: the guide's command as written, its script under load/, for DURATION.
 LAST_RESULT=""
 run_scenario batch "Batch Processing (batch_test.lua, -t8 -c50)" \
   -t8 -c50 -d"$DURATION" --latency "${H_KEY[@]}" "${H_JSON[@]}" -s load/batch_test.lua "$BASE_URL/api/v1/unstructured"
