@@ -11,8 +11,11 @@ const SENTENCES_PER_PARAGRAPH = 5;
 function sentenceWith(rng: Rng, topics: readonly string[]): string {
   const count = rng.int(8, 16);
   let out = "";
+  let prev = "";
   for (let i = 0; i < count; i++) {
-    const word = topics.length > 0 && rng.chance(0.2) ? rng.pick(topics) : rng.pick(FILLER);
+    let word = topics.length > 0 && rng.chance(0.2) ? rng.pick(topics) : rng.pick(FILLER);
+    if (word === prev) word = rng.pick(FILLER); // "the the" reads like a bug, not like a model
+    prev = word;
     out += i === 0 ? word.charAt(0).toUpperCase() + word.slice(1) : " " + word;
   }
   return out + ".";
