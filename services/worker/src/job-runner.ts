@@ -48,6 +48,8 @@ export interface RunnerDeps {
   metrics: WorkerMetrics;
   /** Pauses this provider's queue (Worker.rateLimit). */
   rateLimit(ms: number): Promise<void>;
+  /** True once shutdown began: a job picked up after that is handed back untouched. */
+  isClosing(): boolean;
 }
 
 export interface JobReturn {
@@ -78,6 +80,13 @@ export function createJobProcessor(deps: RunnerDeps): (job: LlmqJob, token?: str
     const outcome = (kind: JobOutcome, code?: ErrorBody["code"]): void =>
       deps.metrics.jobOutcome({ provider, type: payload.type, model: payload.model, outcome: kind, code, durationMs: Date.now() - started, attempt });
 
+    if (deps.isClosing() && token !== undefined) {
+      // BullMQ can still hand out a job while its close() interrupts a blocking fetch; give it back.
+      await job.moveToDelayed(Date.now(), token);
+      log.info({ type: payload.type, model: payload.model, outcome: "requeued" }, `job handed back: worker is shutting down (${of})`);
+      outcome("requeued");
+      throw new DelayedError();
+    }
     const existing = await redis.get(keys.result(jobId));
     if (existing !== null) return alreadyFinished(existing, log, of, outcome);
     const firstStart = (job.attemptsStarted > 1 ? await firstStartedAt(redis, keys, jobId) : undefined) ?? job.processedOn ?? started;

@@ -65,6 +65,8 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
   const redis: Redis = createWorkerConnection(config.redis.url);
   redis.on("error", (err: Error) => logger.warn({ err: err.message }, "redis connection error"));
 
+  let started: Promise<void> | undefined;
+  let closing: Promise<void> | undefined;
   const workers = new Map<ProviderName, Worker<LlmqJob["data"], JobReturn, string>>();
   const adapters = new Map<ProviderName, ProviderAdapter>();
   for (const provider of deps.providers ?? PROVIDERS) {
@@ -76,6 +78,7 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
     const processor = createJobProcessor({
       config, registry, adapter, guard, plans, redis, keys, logger: log, metrics,
       rateLimit: (ms) => (worker as Worker).rateLimit(ms),
+      isClosing: () => closing !== undefined,
     });
     worker = new Worker<LlmqJob["data"], JobReturn, string>(queue, processor, {
       connection: redis,
@@ -90,8 +93,6 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
     adapters.set(provider, adapter);
   }
 
-  let started: Promise<void> | undefined;
-  let closing: Promise<void> | undefined;
 
   const start = (): Promise<void> =>
     (started ??= (async () => {

@@ -11,8 +11,8 @@ import { Agent, fetch as undiciFetch, request } from "undici";
  * - JSON bodies are read before it resolves, so the SDK's own request timeout covers the whole body too;
  *   `text/event-stream` bodies are passed through as a web stream, so streaming still streams;
  * - the caller's `AbortSignal` aborts the request at any point (undici rejects with an AbortError);
- * - anything it does not handle cheaply (a `Request` object, a stream or form body) goes to `undici.fetch`
- *   on the same Agent.
+ * - a body it does not send as is (a stream, a form) goes to `undici.fetch` on the same Agent; a `Request`
+ *   object is unpacked into URL and init first.
  * The Agent keeps connections alive and pools them per origin, sized for the provider's worker concurrency.
  */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -40,14 +40,17 @@ export function createTransport(opts: TransportOptions): Transport {
     bodyTimeout: opts.timeoutMs + 1_000,
   });
 
-  const fallback: FetchLike = (input, init) =>
-    undiciFetch(input as Parameters<typeof undiciFetch>[0], { ...(init as object), dispatcher: agent } as Parameters<typeof undiciFetch>[1]) as unknown as Promise<Response>;
+  const fallback = (input: string | URL, init: RequestInit): Promise<Response> =>
+    undiciFetch(input, { ...(init as object), dispatcher: agent } as Parameters<typeof undiciFetch>[1]) as unknown as Promise<Response>;
 
   const transportFetch: FetchLike = async (input, init = {}) => {
-    const body = init.body;
-    if (input instanceof Request || (body != null && typeof body !== "string" && !(body instanceof Uint8Array))) {
-      return fallback(input, init);
+    if (input instanceof Request) {
+      // Node's global Request is not undici 8's: unpack it into a URL and init.
+      const buffered = input.body === null ? undefined : new Uint8Array(await input.arrayBuffer());
+      return transportFetch(input.url, { method: input.method, headers: input.headers, signal: input.signal, ...init, ...(buffered ? { body: buffered } : {}) });
     }
+    const body = init.body;
+    if (body != null && typeof body !== "string" && !(body instanceof Uint8Array)) return fallback(input, init);
     const method = (init.method ?? "GET").toUpperCase();
     const res = await request(typeof input === "string" ? input : input.href, {
       dispatcher: agent,
