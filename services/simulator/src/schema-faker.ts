@@ -20,7 +20,10 @@ export interface FakeOptions {
 }
 
 const MAX_REFS = 3;
+/** Past this depth only required properties and minItems are generated. */
 const MAX_DEPTH = 24;
+/** Past this depth a schema that still recurses gets null: there is no finite instance to find. */
+const HARD_DEPTH = 64;
 const NODE_BUDGET = 20_000;
 const DEFAULT_MIN_ITEMS = 2;
 const DEFAULT_MAX_ITEMS = 4;
@@ -51,16 +54,17 @@ function personOf(ctx: Ctx): () => Person {
 
 function gen(ctx: Ctx, input: unknown, key: string, depth: number, refs: number, count: number | undefined, isRoot: boolean): unknown {
   ctx.nodes++;
-  if (input === false || depth > MAX_DEPTH) return null;
-  const flat = flatten(input, ctx.root, refs);
+  if (input === false || depth > HARD_DEPTH) return null;
+  const terminal = refs > MAX_REFS || depth > MAX_DEPTH || ctx.nodes > NODE_BUDGET;
+  const flat = flatten(input, ctx.root, refs, terminal);
   const s = flat.schema;
-  const minimal = flat.refs > MAX_REFS || ctx.nodes > NODE_BUDGET;
+  const minimal = terminal || flat.refs > MAX_REFS;
   if ("const" in s) return s.const;
   if (Array.isArray(s.enum) && s.enum.length > 0) {
     const nonNull = s.enum.filter((v) => v !== null);
     return ctx.rng.pick(nonNull.length > 0 ? nonNull : s.enum);
   }
-  switch (chooseType(s, key)) {
+  switch (chooseType(s, key, minimal)) {
     case "object": return genObject(ctx, s, depth, flat.refs, minimal, count, isRoot);
     case "array": return genArray(ctx, s, key, depth, flat.refs, minimal, count);
     case "integer": return genNumber(ctx, s, key, true);
@@ -71,11 +75,13 @@ function gen(ctx: Ctx, input: unknown, key: string, depth: number, refs: number,
   }
 }
 
-function chooseType(s: Schema, key: string): string {
+function chooseType(s: Schema, key: string, minimal: boolean): string {
   const t = s.type;
   if (typeof t === "string") return t;
   if (Array.isArray(t) && t.length > 0) {
-    // Strict-mode optional fields are `["string", "null"]`: give them a real value.
+    // Strict-mode optional fields are `["string", "null"]`: give them a real value, unless the
+    // generator is winding down a recursion, where null is the way out.
+    if (minimal && t.includes("null")) return "null";
     const real = t.find((x) => x !== "null");
     return typeof real === "string" ? real : "null";
   }
@@ -191,7 +197,8 @@ function phrase(ctx: Ctx): string {
   const n = ctx.rng.int(2, 4);
   const words: string[] = [];
   for (let i = 0; i < n; i++) {
-    words.push(ctx.words.length > 0 && ctx.rng.chance(0.5) ? ctx.rng.pick(ctx.words) : ctx.rng.pick(FILLER));
+    const word = ctx.words.length > 0 && ctx.rng.chance(0.5) ? ctx.rng.pick(ctx.words) : ctx.rng.pick(FILLER);
+    if (word !== words[i - 1]) words.push(word);
   }
   const text = words.join(" ");
   return text.charAt(0).toUpperCase() + text.slice(1);

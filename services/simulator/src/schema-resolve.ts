@@ -93,11 +93,20 @@ export interface Flattened {
   refs: number;
 }
 
+function pickBranch(list: readonly unknown[], terminal: boolean): unknown {
+  if (terminal) {
+    // Deep in a recursive schema: take the branch that ends the recursion.
+    return list.find(isNullOnly) ?? list.find((b) => isSchema(b) && b.$ref === undefined) ?? list[0];
+  }
+  return list.find((b) => !isNullOnly(b)) ?? list[0];
+}
+
 /**
  * Follows $ref (with siblings, as 2020-12 allows), folds allOf into one schema and picks one branch
- * of anyOf/oneOf (the first that is not just `null`, so optional fields get real values).
+ * of anyOf/oneOf: the first that is not just `null`, so optional fields get real values, or, when
+ * `terminal`, the one most likely to stop a recursion (null, else one without a $ref).
  */
-export function flatten(input: unknown, root: Schema, refs: number): Flattened {
+export function flatten(input: unknown, root: Schema, refs: number, terminal = false): Flattened {
   if (input === true || input === undefined) return { schema: {}, refs };
   if (!isSchema(input)) return { schema: {}, refs };
   let schema: Schema = input;
@@ -114,7 +123,7 @@ export function flatten(input: unknown, root: Schema, refs: number): Flattened {
       const { allOf, ...rest } = schema;
       let merged: Schema = rest;
       for (const part of allOf) {
-        const flat = flatten(part, root, refs);
+        const flat = flatten(part, root, refs, terminal);
         refs = Math.max(refs, flat.refs);
         merged = mergeSchemas(merged, flat.schema);
       }
@@ -124,9 +133,7 @@ export function flatten(input: unknown, root: Schema, refs: number): Flattened {
     const choice = Array.isArray(schema.anyOf) ? "anyOf" : Array.isArray(schema.oneOf) ? "oneOf" : undefined;
     if (choice) {
       const { [choice]: branches, ...rest } = schema;
-      const list = branches as unknown[];
-      const branch = list.find((b) => !isNullOnly(b)) ?? list[0];
-      const flat = flatten(branch, root, refs);
+      const flat = flatten(pickBranch(branches as unknown[], terminal), root, refs, terminal);
       refs = flat.refs;
       schema = mergeSchemas(rest, flat.schema);
       continue;

@@ -120,6 +120,15 @@ describe("schema faker: JSON Schema coverage", () => {
     expect(JSON.stringify(value).length).toBeLessThan(200_000);
     validFor({ definitions: { id: { type: "string", format: "uuid" } }, type: "object", properties: { id: { $ref: "#/definitions/id" } }, required: ["id"] });
     validFor({ type: "object", properties: { self: { $ref: "#" }, name: { type: "string" } } }, 5);
+    // OpenAI's strict-mode linked list: recursion only ends through the anyOf's null branch.
+    const linked = {
+      type: "object",
+      properties: { head: { $ref: "#/$defs/node" } },
+      required: ["head"],
+      additionalProperties: false,
+      $defs: { node: { type: "object", properties: { value: { type: "number" }, next: { anyOf: [{ $ref: "#/$defs/node" }, { type: "null" }] } }, required: ["value", "next"], additionalProperties: false } },
+    };
+    validFor(linked);
   });
 
   it("merges allOf and picks a branch of anyOf/oneOf", () => {
