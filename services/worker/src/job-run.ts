@@ -1,0 +1,94 @@
+import type { Redis } from "ioredis";
+import type { Config, ErrorBody, FinalJobRecord, JobPayload, Keys, Logger, ModelRegistry, SchemaGuard } from "@llmq/shared";
+import type { Job } from "bullmq";
+import { firstStartedAt } from "./job-state.js";
+import type { JobOutcome, WorkerMetrics } from "./metrics.js";
+import type { ProviderAdapter } from "./providers/types.js";
+import type { StructuredPlans } from "./structured/structured-plan.js";
+
+/** What the processor of one provider queue needs. */
+export interface RunnerDeps {
+  config: Config;
+  registry: ModelRegistry;
+  adapter: ProviderAdapter;
+  guard: SchemaGuard;
+  plans: StructuredPlans;
+  redis: Redis;
+  keys: Keys;
+  /** Bound to {queue, provider}. */
+  logger: Logger;
+  metrics: WorkerMetrics;
+  /** Pauses this provider's queue (Worker.rateLimit). */
+  rateLimit(ms: number): Promise<void>;
+  /** True once shutdown began: a job picked up after that is handed back untouched. */
+  isClosing(): boolean;
+}
+
+export interface JobReturn {
+  stored: true;
+  skipped?: FinalJobRecord["status"];
+}
+
+export type LlmqJob = Job<JobPayload, JobReturn, string>;
+
+/** One attempt of one job: its identity, its clock, and the one way it reports an outcome. */
+export interface JobRun {
+  deps: RunnerDeps;
+  job: LlmqJob;
+  token: string | undefined;
+  signal: AbortSignal | undefined;
+  id: string;
+  payload: JobPayload;
+  attempt: number;
+  maxAttempts: number;
+  started: number;
+  /** When the job's first attempt started (BullMQ's processedOn moves with every attempt). */
+  firstStart: number;
+  log: Logger;
+}
+
+export function newRun(deps: RunnerDeps, job: LlmqJob, token: string | undefined, signal: AbortSignal | undefined): JobRun {
+  const attempt = job.attemptsMade + 1;
+  const started = Date.now();
+  return {
+    deps, job, token, signal,
+    id: String(job.id),
+    payload: job.data,
+    attempt,
+    maxAttempts: job.opts.attempts ?? 1,
+    started,
+    firstStart: job.processedOn ?? started,
+    log: deps.logger.child({ job_id: String(job.id), attempt }),
+  };
+}
+
+/** Retried jobs read their first start back; a first attempt costs no Redis command for it. */
+export async function loadFirstStart(run: JobRun): Promise<void> {
+  if (run.job.attemptsStarted <= 1) return;
+  run.firstStart = (await firstStartedAt(run.deps.redis, run.deps.keys, run.id)) ?? run.firstStart;
+}
+
+/** The attempt's one log line and one metrics event. */
+export function report(run: JobRun, outcome: JobOutcome, message: string, fields: Record<string, unknown> = {}, code?: ErrorBody["code"]): void {
+  const durationMs = Date.now() - run.started;
+  const level = outcome === "completed" || outcome === "cancelled" || outcome === "failed" ? "info" : "warn";
+  run.log[level]({ type: run.payload.type, model: run.payload.model, outcome, ...(code ? { code } : {}), duration_ms: durationMs, ...fields }, `${message} (attempt ${run.attempt} of ${run.maxAttempts})`);
+  run.deps.metrics.jobOutcome({ provider: run.deps.adapter.name, type: run.payload.type, model: run.payload.model, outcome, code, durationMs, attempt: run.attempt });
+}
+
+export function finalRecord(run: JobRun, status: FinalJobRecord["status"], extra: Pick<FinalJobRecord, "result" | "error">): FinalJobRecord {
+  const p = run.payload;
+  return {
+    id: run.id,
+    type: p.type,
+    owner: p.owner,
+    status,
+    ...extra,
+    attempts: run.attempt,
+    created_at: p.created_at,
+    started_at: run.firstStart,
+    finished_at: Date.now(),
+    ...(p.batch_id === undefined ? {} : { batch_id: p.batch_id }),
+    ...(p.custom_id === undefined ? {} : { custom_id: p.custom_id }),
+  };
+}
