@@ -13,13 +13,15 @@ export interface FinalizeOptions {
   cacheTtlS: number;
   /** The payload's cache_key; the record is cached only when the job completed. */
   cacheKey?: string | undefined;
+  /** False when the job never had a setback, so it has no job-state hash to delete. */
+  clearJobState?: boolean;
 }
 
 export function addFinalWrites(multi: ChainableCommander, keys: Keys, record: FinalJobRecord, opts: FinalizeOptions): ChainableCommander {
   const json = JSON.stringify(record);
   multi.set(keys.result(record.id), json, "EX", opts.resultTtlS, "NX");
   if (record.status === "completed" && opts.cacheKey !== undefined) multi.set(keys.cache(opts.cacheKey), json, "EX", opts.cacheTtlS);
-  multi.del(keys.jobState(record.id));
+  if (opts.clearJobState !== false) multi.del(keys.jobState(record.id));
   multi.publish(keys.doneChannel(), record.id);
   return multi;
 }

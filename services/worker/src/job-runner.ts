@@ -1,7 +1,7 @@
 import { DelayedError, UnrecoverableError, Worker } from "bullmq";
 import { AppError, type Config, type FinalJobRecord, type JobResult, type JobType } from "@llmq/shared";
 import { RetryableError } from "./backoff.js";
-import { finalize } from "./finalize.js";
+import { finalize, type FinalizeOptions } from "./finalize.js";
 import { finalRecord, loadFirstStart, newRun, report, type JobReturn, type JobRun, type LlmqJob, type RunnerDeps } from "./job-run.js";
 import { recordSetback } from "./job-state.js";
 import { PROCESSORS } from "./processors/index.js";
@@ -75,7 +75,7 @@ async function complete(run: JobRun): Promise<JobReturn> {
       total_ms: round(Math.max(0, finishedAt - payload.created_at)),
     },
   } as JobResult;
-  await finalize(deps.redis, deps.keys, finalRecord(run, "completed", { result }), finalizeOptions(deps.config, payload.cache_key));
+  await finalize(deps.redis, deps.keys, finalRecord(run, "completed", { result }), finalizeOptions(run, payload.cache_key));
   report(run, "completed", "job completed", { repairs: out.repairs, usage: out.usage });
   return { stored: true };
 }
@@ -100,7 +100,7 @@ async function fail(run: JobRun, err: unknown): Promise<never> {
     report(run, "retried", "job will be retried", { error_message: error.message }, error.code);
     throw new RetryableError(`${error.code}: ${error.message}`, failure.retryAfterMs);
   }
-  await finalize(redis, keys, finalRecord(run, "failed", { error }), finalizeOptions(config, undefined));
+  await finalize(redis, keys, finalRecord(run, "failed", { error }), finalizeOptions(run, undefined));
   report(run, "failed", "job failed", { error_message: error.message }, error.code);
   throw new UnrecoverableError(`${error.code}: ${error.message}`);
 }
@@ -131,8 +131,10 @@ function runProcessor<T extends JobType>(type: T, ctx: ProcessorContext<T>): Pro
   return (PROCESSORS[type] as Processor<T>)(ctx);
 }
 
-function finalizeOptions(config: Config, cacheKey: string | undefined) {
-  return { resultTtlS: config.jobs.resultTtlS, cacheTtlS: config.api.cacheTtlS, cacheKey };
+function finalizeOptions(run: JobRun, cacheKey: string | undefined): FinalizeOptions {
+  const { config } = run.deps;
+  // A job on its first start has never written a job-state hash (job-state.ts): nothing to delete.
+  return { resultTtlS: config.jobs.resultTtlS, cacheTtlS: config.api.cacheTtlS, cacheKey, clearJobState: run.job.attemptsStarted > 1 };
 }
 
 const NEVER = new AbortController().signal;

@@ -19,8 +19,9 @@ describe("failure classification, proven by the simulator's counts", () => {
     const stats = await h.stats();
     expect(chatCalls(stats)).toBe(2);
     expect(stats.markers["429"]).toBe(1);
-    // A 429 is not a failed attempt.
+    // A 429 is not a failed attempt; its bookkeeping goes with the final write.
     expect(record.attempts).toBe(1);
+    expect(await h.redis.exists(h.keys.jobState(id))).toBe(0);
     expect(h.logs.some((l) => l.outcome === "rate_limited" && l.wait_ms === 300)).toBe(true);
   });
 
