@@ -40,7 +40,8 @@ function isTimeout(err: unknown): boolean {
 }
 
 const CONTEXT_PATTERNS = /context[_ ]length|context window|prompt is too long|maximum context|too many tokens/i;
-const QUOTA_PATTERNS = /insufficient_quota|quota|billing|credit balance|spend limit/i;
+// Spend limits: retrying cannot help. Narrow on purpose: ordinary 429 messages mention per-minute "limits".
+const QUOTA_PATTERNS = /insufficient_quota|current quota|billing|credit balance|spend limit/i;
 
 export function classifyFailure(err: unknown, provider: ProviderName): Failure {
   if (isAppError(err)) return { kind: "final", error: err.toBody() };
