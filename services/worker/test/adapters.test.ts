@@ -56,8 +56,9 @@ describe.each(PROVIDERS)("the %s adapter against the simulator", (provider) => {
     expect(res.finishReason).toBe("length");
   });
 
-  it.each(["tool", "json_schema", "json_object"] as const)("returns JSON valid against the guide's array schema in %s mode", async (mode) => {
-    if (provider === "anthropic" && mode !== "tool") return; // Anthropic models use the forced tool
+  // Anthropic's models use the forced tool; OpenAI and Groq models use all three modes.
+  const modes = provider === "anthropic" ? (["tool"] as const) : (["tool", "json_schema", "json_object"] as const);
+  it.each(modes)("returns JSON valid against the guide's array schema in %s mode", async (mode) => {
     const plan = planStructured(mode, USER_ARRAY);
     const res = await adapter().call(req(provider, "Generate a list of 5 user objects", { output: plan.output, ...(plan.instructions ? { system: plan.instructions } : {}) }), signal);
     expect(res.finishReason).toBe("stop");

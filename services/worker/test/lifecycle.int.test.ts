@@ -133,3 +133,19 @@ describe("graceful close", () => {
     expect(h.logs.some((l) => l.outcome === "requeued")).toBe(true);
   });
 });
+
+describe("per-provider limits", () => {
+  it("an RPM cap becomes that queue's BullMQ limiter and concurrency is per provider", async () => {
+    h = await startHarness("rpm", { env: { GROQ_RPM: "2", WORKER_CONCURRENCY_ANTHROPIC: "7" } });
+    expect(h.service.workers.get("groq")?.opts.limiter).toEqual({ max: 2, duration: 60_000 });
+    expect(h.service.workers.get("anthropic")?.opts.concurrency).toBe(7);
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push(await h.enqueue({ type: "unstructured", model: "llama3-8b-8192", prompt: unique("Say hello") }));
+    await h.waitForRecord(ids[0] as string);
+    await h.waitForRecord(ids[1] as string);
+    // The third waits for the next minute's window.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await h.redis.get(h.keys.result(ids[2] as string))).toBeNull();
+    expect(chatCalls(await h.stats())).toBe(2);
+  });
+});
