@@ -6,6 +6,7 @@ import { inferCount, inferTargetTokens, topicalWords, wantsJson } from "./prompt
 import { createRng } from "./rng.js";
 import { breakJson, violateSchema } from "./schema-corrupt.js";
 import { fakeInstance } from "./schema-faker.js";
+import { schemaFromPrompt } from "./schema-in-prompt.js";
 import type { SimRequest } from "./sim-request.js";
 import { generateText, jsonFromPrompt, truncateToTokens } from "./text-gen.js";
 import { estimateTokens } from "./tokens.js";
@@ -37,6 +38,8 @@ export function buildAnswer(req: SimRequest, seed: number, fault: FaultKind | un
   let pretty = false;
   if (mode.type === "json_schema" || mode.type === "tool") {
     schema = mode.schema;
+    value = fakeInstance(schema, { rng, count: inferCount(hints), words: topics });
+  } else if (mode.type === "json_object" && (schema = schemaFromPrompt(req.promptText)) !== undefined) {
     value = fakeInstance(schema, { rng, count: inferCount(hints), words: topics });
   } else if (mode.type === "json_object" || wantsJson(hints)) {
     value = jsonFromPrompt(rng, hints, topics, inferCount(hints));

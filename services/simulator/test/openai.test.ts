@@ -66,6 +66,22 @@ describe("OpenAI chat completions through the official SDK", () => {
     expect(Number.isInteger(value.age)).toBe(true);
   });
 
+  it("follows a JSON Schema written into the instructions in json_object mode, as a model would", async () => {
+    const { url } = await startSim();
+    const schema = { type: "object", properties: { sku: { type: "string" }, tags: { type: "array", items: { type: "string" }, minItems: 3, maxItems: 3 }, stock: { type: "integer", minimum: 1 } }, required: ["sku", "tags", "stock"], additionalProperties: false };
+    const res = await client(url).chat.completions.create({
+      model: "gpt-3.5-turbo",
+      messages: [
+        { role: "system", content: `Respond with a single JSON object. It must be valid against this JSON Schema:\n${JSON.stringify(schema)}` },
+        { role: "user", content: "Describe a product" },
+      ],
+      response_format: { type: "json_object" },
+    });
+    const value = JSON.parse(res.choices[0]?.message.content ?? "") as Record<string, unknown>;
+    expect(schemaErrors(schema, value)).toBe("");
+    expect(value.tags).toHaveLength(3);
+  });
+
   it("refuses json_object mode when no message mentions JSON, as OpenAI does", async () => {
     const { url } = await startSim();
     const err = await client(url).chat.completions
