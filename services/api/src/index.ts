@@ -1,1 +1,2 @@
-export {};
+export { createApp, type AppDeps } from "./app.js";
+export { createApiRuntime, type ApiRuntime } from "./runtime.js";

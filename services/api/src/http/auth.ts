@@ -1,0 +1,46 @@
+import { hash, timingSafeEqual } from "node:crypto";
+import type { NextFunction, Request, Response } from "express";
+import { AppError, type ApiKeyEntry } from "@llmq/shared";
+
+/**
+ * API keys: `X-API-Key: <key>` or `Authorization: Bearer <key>`. Only sha256 hashes are held (config drops the
+ * keys); the presented key is hashed and compared with every configured hash in constant time, without
+ * stopping at the first match, so timing says nothing about which key or how many.
+ */
+export class ApiKeyAuth {
+  private readonly table: { name: string; hash: Buffer }[];
+
+  constructor(keys: readonly ApiKeyEntry[]) {
+    this.table = keys.map((k) => ({ name: k.name, hash: Buffer.from(k.hash, "hex") }));
+  }
+
+  /** The key's name, undefined for a wrong key, null when no key was sent. */
+  identify(req: Request): string | undefined | null {
+    const key = presentedKey(req);
+    if (key === undefined) return null;
+    const digest = hash("sha256", key, "buffer");
+    let name: string | undefined;
+    for (const entry of this.table) if (timingSafeEqual(digest, entry.hash) && name === undefined) name = entry.name;
+    return name;
+  }
+
+  /** Middleware for every route that needs a key. */
+  readonly require = (req: Request, res: Response, next: NextFunction): void => {
+    const name = this.identify(req);
+    if (typeof name !== "string") {
+      throw new AppError("UNAUTHORIZED", name === null ? "send an API key in X-API-Key or Authorization: Bearer" : "the API key is not valid", {
+        headers: { "WWW-Authenticate": 'Bearer realm="llmq"' },
+      });
+    }
+    res.locals.owner = name;
+    next();
+  };
+}
+
+function presentedKey(req: Request): string | undefined {
+  const header = req.headers["x-api-key"];
+  if (typeof header === "string" && header.length > 0) return header;
+  const auth = req.headers.authorization;
+  if (auth !== undefined && auth.length > 7 && auth.slice(0, 7).toLowerCase() === "bearer ") return auth.slice(7).trim();
+  return undefined;
+}

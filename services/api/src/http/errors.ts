@@ -1,0 +1,53 @@
+import type { NextFunction, Request, Response } from "express";
+import type { Redis } from "ioredis";
+import { AppError, isAppError, type Logger } from "@llmq/shared";
+
+/**
+ * The one error middleware. Express 5 forwards rejected async handlers here. Every error leaves as
+ * `{"error": {code, message, details?, request_id}}` with the status from the shared code table.
+ */
+export function errorHandler(logger: Logger, redis: Redis, bodyLimitBytes: number) {
+  return (err: unknown, _req: Request, res: Response, next: NextFunction): void => {
+    if (res.headersSent) return next(err);
+    const appError = toAppError(err, redis, bodyLimitBytes);
+    if (appError.status >= 500 && appError.code !== "QUEUE_UNAVAILABLE") {
+      logger.error({ err, request_id: res.locals.requestId }, "request failed");
+    }
+    if (appError.headers !== undefined) res.set(appError.headers);
+    res.status(appError.status).json({ error: appError.toBody(res.locals.requestId) });
+  };
+}
+
+/** Unmatched routes: the same error shape. */
+export function notFoundHandler(req: Request): never {
+  throw new AppError("NOT_FOUND", `no route ${req.method} ${req.path.slice(0, 200)}`);
+}
+
+function toAppError(err: unknown, redis: Redis, bodyLimitBytes: number): AppError {
+  if (isAppError(err)) return err;
+  const e = err as { type?: string; status?: number; message?: string } | undefined;
+  switch (e?.type) {
+    case "entity.parse.failed":
+      return new AppError("INVALID_JSON", "the body is not valid JSON", { details: { reason: e.message?.slice(0, 200) } });
+    case "entity.too.large":
+      return new AppError("PAYLOAD_TOO_LARGE", `the body is larger than ${bodyLimitBytes} bytes`, { details: { limit_bytes: bodyLimitBytes } });
+    case "encoding.unsupported":
+    case "charset.unsupported":
+      return new AppError("UNSUPPORTED_MEDIA_TYPE", e.message ?? "unsupported body encoding");
+    case "request.aborted":
+    case "request.size.invalid":
+      return new AppError("INVALID_REQUEST", e.message ?? "the body could not be read");
+  }
+  if (isRedisUnavailable(err, redis)) {
+    return new AppError("QUEUE_UNAVAILABLE", "the job queue is unavailable; retry shortly", { headers: { "Retry-After": "1" }, cause: err });
+  }
+  return new AppError("INTERNAL", "internal error", { cause: err });
+}
+
+const REDIS_DOWN = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection is closed|Stream isn't writeable|Command timed out|max retries|not connected|Connection timeout/i;
+
+/** A Redis command that failed because Redis is unreachable (not a bug of ours): answered 503. */
+function isRedisUnavailable(err: unknown, redis: Redis): boolean {
+  if (!(err instanceof Error)) return false;
+  return redis.status !== "ready" || REDIS_DOWN.test(err.message) || err.name === "MaxRetriesPerRequestError";
+}

@@ -1,0 +1,37 @@
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { PROVIDERS, QUEUE_NAMES, defaultJobOptions, type Config, type JobPayload, type JobType, type Logger, type ProviderName } from "@llmq/shared";
+
+/** One BullMQ queue per provider, all on the API's one fail-fast producer connection. */
+export type JobQueue = Queue<JobPayload, unknown, JobType>;
+export type JobQueues = Readonly<Record<ProviderName, JobQueue>>;
+
+export function createJobQueues(redis: Redis, config: Config, logger: Logger): JobQueues {
+  const queues = {} as Record<ProviderName, JobQueue>;
+  for (const provider of PROVIDERS) {
+    const queue: JobQueue = new Queue<JobPayload, unknown, JobType>(QUEUE_NAMES[provider], {
+      connection: redis,
+      prefix: config.redis.prefix,
+      // Merged into every add: the API passes only the job id per request.
+      defaultJobOptions: defaultJobOptions(config),
+    });
+    queue.on("error", throttledErrorLog(logger, QUEUE_NAMES[provider]));
+    queues[provider] = queue;
+  }
+  return queues;
+}
+
+export async function closeJobQueues(queues: JobQueues): Promise<void> {
+  await Promise.allSettled(Object.values(queues).map((q) => q.close()));
+}
+
+/** A Redis outage makes every queue emit an error per reconnect attempt: one line per queue per 10 s is enough. */
+function throttledErrorLog(logger: Logger, queue: string): (err: Error) => void {
+  let last = 0;
+  return (err) => {
+    const now = Date.now();
+    if (now - last < 10_000) return;
+    last = now;
+    logger.warn({ queue, err: err.message }, "queue error");
+  };
+}

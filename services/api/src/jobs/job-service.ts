@@ -1,0 +1,200 @@
+import { randomUUID } from "node:crypto";
+import type { Redis } from "ioredis";
+import { AppError, PROVIDERS, hashJson, sha256Hex, type Config, type FinalJobRecord, type JobType, type ProviderName } from "@llmq/shared";
+import type { ApiMetrics } from "../metrics/api-metrics.js";
+import type { JobQueues } from "./job-queues.js";
+import type { JobRequestPlanner } from "./job-request.js";
+import type { JobStore } from "./job-store.js";
+import { queuedView, viewFromQueue, viewFromRecord, type JobView } from "./job-view.js";
+import type { PendingWait, ResultWaiter } from "./result-waiter.js";
+
+/**
+ * The job routes' decisions, without req/res. The hot path of a sync request is: plan (CPU only), then only
+ * the Redis round trips the request asked for (rate limit when configured, cache when `cache: true`,
+ * idempotency when the header is sent), then register the waiter and `queue.add` (one round trip), then one
+ * MGET shared with every other result that finished in the same tick.
+ */
+export type JobAnswer =
+  | { kind: "final"; record: FinalJobRecord; cached: boolean; replayed: boolean }
+  | { kind: "accepted"; view: JobView; replayed: boolean };
+
+export interface SubmitOptions {
+  owner: string;
+  requestId: string;
+  /** 0 answers 202 at once (async). */
+  waitMs: number;
+  idempotencyKey: string | undefined;
+  /** Called with a function that ends the wait early; the route calls it when the client goes away. */
+  onAbort(cancel: () => void): void;
+}
+
+type Found = { record: FinalJobRecord } | { view: JobView; provider: ProviderName };
+
+export class JobService {
+  constructor(
+    private readonly config: Config,
+    private readonly redis: Redis,
+    private readonly queues: JobQueues,
+    private readonly store: JobStore,
+    private readonly waiter: ResultWaiter,
+    private readonly planner: JobRequestPlanner,
+    private readonly metrics: ApiMetrics,
+  ) {}
+
+  async submit(type: JobType, body: unknown, opts: SubmitOptions): Promise<JobAnswer> {
+    const now = Date.now();
+    const planned = await this.planner.plan(type, body, { owner: opts.owner, requestId: opts.requestId, now });
+    this.assertRedis(opts.waitMs > 0);
+
+    const limit = this.config.api.rateLimitPerMin;
+    if (limit > 0) {
+      const retryAfter = await this.store.rateLimit(opts.owner, limit, now);
+      if (retryAfter > 0) {
+        this.metrics.rateLimited.inc();
+        throw new AppError("RATE_LIMITED", `more than ${limit} requests per minute for this key`, { details: { limit_per_min: limit, retry_after_s: retryAfter }, headers: { "Retry-After": String(retryAfter) } });
+      }
+    }
+
+    if (planned.cacheKey !== undefined) {
+      const hit = await this.store.cached(planned.cacheKey);
+      this.metrics.cache.inc({ outcome: hit ? "hit" : "miss" });
+      if (hit !== undefined) return { kind: "final", record: hit, cached: true, replayed: false };
+      planned.payload.cache_key = planned.cacheKey;
+    }
+
+    const jobId = randomUUID();
+    let idem: { keyHash: string; value: string } | undefined;
+    if (opts.idempotencyKey !== undefined) {
+      const keyHash = sha256Hex(opts.idempotencyKey);
+      const requestHash = hashJson({ type, body });
+      const value = `${jobId} ${requestHash}`;
+      const existing = await this.store.claimIdempotency(opts.owner, keyHash, value, this.config.api.idempotencyTtlS);
+      if (existing !== undefined) {
+        const [existingId = "", existingHash] = existing.split(" ");
+        if (existingHash !== requestHash) {
+          throw new AppError("IDEMPOTENCY_CONFLICT", "this Idempotency-Key was used with a different request", { details: { job_id: existingId } });
+        }
+        this.metrics.idempotentReplays.inc();
+        return this.answerExisting(existingId, type, opts, now);
+      }
+      idem = { keyHash, value };
+    }
+
+    const pending = opts.waitMs > 0 ? this.waiter.wait(jobId, opts.waitMs) : undefined;
+    try {
+      await this.queues[planned.model.provider].add(type, planned.payload, { jobId });
+    } catch (err) {
+      pending?.cancel();
+      if (idem !== undefined) await this.store.releaseIdempotency(opts.owner, idem.keyHash, idem.value).catch(() => undefined);
+      throw err;
+    }
+    this.metrics.enqueued.inc({ type, provider: planned.model.provider });
+    if (pending === undefined) return { kind: "accepted", view: queuedView(jobId, type, now), replayed: false };
+    opts.onAbort(pending.cancel);
+    return this.settle(jobId, type, opts.owner, pending, now, false);
+  }
+
+  /** GET /jobs/{id}. */
+  async get(id: string, owner: string): Promise<JobView> {
+    const found = await this.find(id, owner);
+    if (found === undefined) throw notFound(id);
+    return "record" in found ? viewFromRecord(found.record) : found.view;
+  }
+
+  /** DELETE /jobs/{id}: only a job no worker holds can be cancelled; cancelling twice answers the same. */
+  async cancel(id: string, owner: string): Promise<JobView> {
+    this.assertRedis();
+    const found = await this.find(id, owner);
+    if (found === undefined) throw notFound(id);
+    if ("record" in found) {
+      if (found.record.status === "cancelled") return viewFromRecord(found.record);
+      throw notCancellable(id, found.record.status);
+    }
+    if (found.view.status !== "queued") throw notCancellable(id, found.view.status);
+    const job = await this.queues[found.provider].getJob(id);
+    const record: FinalJobRecord = {
+      id,
+      type: found.view.type,
+      owner,
+      status: "cancelled",
+      attempts: found.view.attempts,
+      created_at: found.view.created_at,
+      finished_at: Date.now(),
+      ...(job?.data.batch_id !== undefined && { batch_id: job.data.batch_id }),
+      ...(job?.data.custom_id !== undefined && { custom_id: job.data.custom_id }),
+    };
+    if (!(await this.store.writeCancelled(record, this.config.jobs.resultTtlS))) {
+      const final = await this.store.record(id);
+      if (final?.status === "cancelled") return viewFromRecord(final);
+      throw notCancellable(id, final?.status ?? "active");
+    }
+    // A worker that took the job meanwhile holds its lock: remove() fails, and the worker skips it because
+    // the record says cancelled.
+    await job?.remove().catch(() => undefined);
+    return viewFromRecord(record);
+  }
+
+  /** Idempotent replay: the first request's job, waited for like a new one. */
+  private async answerExisting(id: string, type: JobType, opts: SubmitOptions, now: number): Promise<JobAnswer> {
+    const pending = opts.waitMs > 0 ? this.waiter.wait(id, opts.waitMs) : undefined;
+    const found = await this.find(id, opts.owner).catch((err: unknown) => {
+      pending?.cancel();
+      throw err;
+    });
+    if (found !== undefined && "record" in found) {
+      pending?.cancel();
+      return { kind: "final", record: found.record, cached: false, replayed: true };
+    }
+    if (pending === undefined) return { kind: "accepted", view: found?.view ?? queuedView(id, type, now), replayed: true };
+    opts.onAbort(pending.cancel);
+    return this.settle(id, type, opts.owner, pending, now, true);
+  }
+
+  private async settle(id: string, type: JobType, owner: string, pending: PendingWait, createdAt: number, replayed: boolean): Promise<JobAnswer> {
+    const outcome = await pending.promise;
+    if (outcome.kind === "done") return { kind: "final", record: outcome.record, cached: false, replayed };
+    // Hand-over: the result may have landed between the timeout and now; it is in Redis, so look once more.
+    const found = await this.find(id, owner).catch(() => undefined);
+    if (found !== undefined && "record" in found) return { kind: "final", record: found.record, cached: false, replayed };
+    return { kind: "accepted", view: found?.view ?? queuedView(id, type, createdAt), replayed };
+  }
+
+  /**
+   * Finds a job: its final record, else its BullMQ job. The id does not say which provider queue holds it,
+   * so the record and the three queues are read in parallel (one round trip on the pipelined connection),
+   * then the job's state (one more, only for unfinished jobs).
+   */
+  private async find(id: string, owner: string): Promise<Found | undefined> {
+    if (!JOB_ID.test(id)) return undefined;
+    const [record, ...jobs] = await Promise.all([this.store.record(id), ...PROVIDERS.map((p) => this.queues[p].getJob(id))]);
+    if (record !== undefined) return record.owner === owner ? { record } : undefined;
+    const at = jobs.findIndex((j) => j !== undefined);
+    const job = jobs[at];
+    const provider = PROVIDERS[at];
+    if (job === undefined || provider === undefined || job.data.owner !== owner) return undefined;
+    const state = await job.getState();
+    if (state === "completed" || state === "failed") {
+      // The worker writes the record before it completes the job in BullMQ: read it again.
+      const late = await this.store.record(id);
+      if (late !== undefined) return { record: late };
+    }
+    return state === "unknown" ? undefined : { view: viewFromQueue(job, state), provider };
+  }
+
+  /** Fails fast (no round trip) when the queue connection, or for a sync wait the result subscription, is down. */
+  private assertRedis(syncWait = false): void {
+    if (this.redis.status !== "ready" || (syncWait && !this.waiter.ready)) {
+      throw new AppError("QUEUE_UNAVAILABLE", "the job queue is unavailable; retry shortly", { headers: { "Retry-After": "1" } });
+    }
+  }
+}
+
+const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+function notFound(id: string): AppError {
+  return new AppError("NOT_FOUND", `no job ${id.slice(0, 64)}`);
+}
+
+function notCancellable(id: string, status: string): AppError {
+  return new AppError("JOB_NOT_CANCELLABLE", `job ${id} is ${status}; only a queued job can be cancelled`, { details: { job_id: id, status } });
+}

@@ -1,0 +1,77 @@
+import type { Redis } from "ioredis";
+import type { FinalJobRecord, Keys } from "@llmq/shared";
+
+/**
+ * The Redis state the job routes read and write besides BullMQ's own: final records, idempotency keys, the
+ * response cache and the rate-limit windows. One round trip per method; each is called only when the
+ * request uses the feature.
+ */
+export class JobStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+  ) {}
+
+  async record(jobId: string): Promise<FinalJobRecord | undefined> {
+    const raw = await this.redis.get(this.keys.result(jobId));
+    return raw === null ? undefined : (JSON.parse(raw) as FinalJobRecord);
+  }
+
+  /** A completed record stored by the worker under the request's cache key. */
+  async cached(cacheKey: string): Promise<FinalJobRecord | undefined> {
+    const raw = await this.redis.get(this.keys.cache(cacheKey));
+    if (raw === null) return undefined;
+    const record = JSON.parse(raw) as FinalJobRecord;
+    return record.status === "completed" && record.result !== undefined ? record : undefined;
+  }
+
+  /**
+   * Claims an Idempotency-Key for a new job: SET NX and GET in one MULTI (works on Redis 6 too, where
+   * `SET … NX GET` is refused). Returns undefined when claimed, else the value stored by the first request.
+   */
+  async claimIdempotency(owner: string, keyHash: string, value: string, ttlS: number): Promise<string | undefined> {
+    const key = this.keys.idempotency(owner, keyHash);
+    const replies = await this.redis.multi().set(key, value, "EX", ttlS, "NX").get(key).exec();
+    const [setReply, getReply] = replies ?? [];
+    if (setReply?.[0]) throw setReply[0];
+    if (setReply?.[1] === "OK") return undefined;
+    return (getReply?.[1] as string | null) ?? undefined;
+  }
+
+  /** Gives an Idempotency-Key back when its job could not be enqueued. */
+  async releaseIdempotency(owner: string, keyHash: string, value: string): Promise<void> {
+    const key = this.keys.idempotency(owner, keyHash);
+    if ((await this.redis.get(key)) === value) await this.redis.del(key);
+  }
+
+  /**
+   * Fixed one-minute windows per key, shared by every API replica: INCR + EXPIRE in one MULTI.
+   * Returns the seconds until the window ends when the limit is exceeded, else 0.
+   */
+  async rateLimit(owner: string, limitPerMin: number, now = Date.now()): Promise<number> {
+    const window = Math.floor(now / 60_000);
+    const key = this.keys.rate(owner, window);
+    const replies = await this.redis.multi().incr(key).expire(key, 61).exec();
+    const err = replies?.[0]?.[0];
+    if (err) throw err;
+    const count = Number(replies?.[0]?.[1]);
+    return count > limitPerMin ? Math.max(1, Math.ceil(((window + 1) * 60_000 - now) / 1000)) : 0;
+  }
+
+  /**
+   * Marks a not-yet-started job cancelled: the record (the worker skips a job whose record says cancelled)
+   * and the done message, atomically. NX, like the worker's own final write: the first final state wins,
+   * so a job that finished meanwhile keeps its result. Returns false when a record was already there.
+   */
+  async writeCancelled(record: FinalJobRecord, ttlS: number): Promise<boolean> {
+    const written = await this.redis.eval(CANCEL_SCRIPT, 1, this.keys.result(record.id), JSON.stringify(record), ttlS, this.keys.doneChannel(), record.id);
+    return written === 1;
+  }
+}
+
+const CANCEL_SCRIPT = `
+if redis.call("SET", KEYS[1], ARGV[1], "EX", ARGV[2], "NX") then
+  redis.call("PUBLISH", ARGV[3], ARGV[4])
+  return 1
+end
+return 0`;
