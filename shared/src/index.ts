@@ -6,3 +6,4 @@ export * from "./models/index.js";
 export * from "./redis/index.js";
 export * from "./schema/index.js";
 export * from "./tokens/index.js";
+export * from "./batches/index.js";

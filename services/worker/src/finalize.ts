@@ -1,12 +1,14 @@
 import type { ChainableCommander, Redis } from "ioredis";
 import type { FinalJobRecord, Keys } from "@llmq/shared";
+import { addBatchItemFinish } from "./batches/batch-item.js";
 
 /**
  * The one step that makes a job's final state visible. Invariant: the record, the cache entry, the cleanup
  * and the done message are written in ONE MULTI, before the processor returns or throws its final error,
  * so a reader that sees the BullMQ job finished (or hears the done message) always finds the record.
  * The record is written with NX: the first final state wins, so a cancellation the API stored while this
- * job was starting is never overwritten. Later work (batch counters) adds its writes in `addFinalWrites`.
+ * job was starting is never overwritten. A batch item's final write is its batch's script instead of the
+ * record and the done message (batches/batch-item.ts), in the same MULTI.
  */
 export interface FinalizeOptions {
   resultTtlS: number;
@@ -19,10 +21,12 @@ export interface FinalizeOptions {
 
 export function addFinalWrites(multi: ChainableCommander, keys: Keys, record: FinalJobRecord, opts: FinalizeOptions): ChainableCommander {
   const json = JSON.stringify(record);
-  multi.set(keys.result(record.id), json, "EX", opts.resultTtlS, "NX");
+  // A batch item's final state is its batch's result line and counts (batches/batch-item.ts), not a record.
+  const batchItem = addBatchItemFinish(multi, keys, record, opts.resultTtlS);
+  if (!batchItem) multi.set(keys.result(record.id), json, "EX", opts.resultTtlS, "NX");
   if (record.status === "completed" && opts.cacheKey !== undefined) multi.set(keys.cache(opts.cacheKey), json, "EX", opts.cacheTtlS);
   if (opts.clearJobState !== false) multi.del(keys.jobState(record.id));
-  multi.publish(keys.doneChannel(), record.id);
+  if (!batchItem) multi.publish(keys.doneChannel(), record.id);
   return multi;
 }
 

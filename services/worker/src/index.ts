@@ -12,3 +12,5 @@ export { toStrictSchema, stripIntroducedNulls } from "./structured/strict-schema
 export { fromObjectRoot, toObjectRoot } from "./structured/object-root.js";
 export { parseJsonOutput } from "./structured/parse-output.js";
 export { planStructured, StructuredPlans, type StructuredPlan } from "./structured/structured-plan.js";
+export { BatchFeeder, FEED_CHUNK, type FeederOptions } from "./batches/feeder.js";
+export { startBatchItem, addBatchItemFinish, failLostBatchItem, type StartGate } from "./batches/batch-item.js";

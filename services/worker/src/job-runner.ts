@@ -1,6 +1,7 @@
 import { DelayedError, UnrecoverableError, Worker } from "bullmq";
 import { AppError, type Config, type FinalJobRecord, type JobResult, type JobType } from "@llmq/shared";
 import { RetryableError } from "./backoff.js";
+import { startBatchItem, type StartGate } from "./batches/batch-item.js";
 import { finalize, type FinalizeOptions } from "./finalize.js";
 import { finalRecord, loadFirstStart, newRun, report, type JobReturn, type JobRun, type LlmqJob, type RunnerDeps } from "./job-run.js";
 import { recordSetback } from "./job-state.js";
@@ -11,7 +12,8 @@ import { classifyFailure } from "./providers/classify.js";
 /**
  * The BullMQ processor for one provider queue. Invariants:
  * - a job whose final record already exists (cancelled by the API, or finished by an earlier run that
- *   crashed before telling BullMQ) is never sent to a provider again;
+ *   crashed before telling BullMQ) is never sent to a provider again; for a batch item the same holds through
+ *   its batch's item state (batches/batch-item.ts), which also cancels it when its batch was cancelled;
  * - every final outcome (success, unrecoverable failure, last attempt, 429 cap) is stored by finalize()
  *   BEFORE this function returns or throws, and a stored job is never retried (UnrecoverableError);
  * - exactly one log line and one metrics event per attempt's outcome (job-run.ts `report`).
@@ -32,8 +34,13 @@ export function createJobProcessor(deps: RunnerDeps): (job: LlmqJob, token?: str
     const run = newRun(deps, job, token, signal);
     // BullMQ can still hand out a job while its close() interrupts a blocking fetch; give it back.
     if (deps.isClosing()) return handBack(run, 0, "job handed back: worker is shutting down");
-    const existing = await deps.redis.get(deps.keys.result(run.id));
-    if (existing !== null) return alreadyFinished(run, existing);
+    if (run.payload.batch_id !== undefined) {
+      const gate = await startBatchItem(deps.redis, deps.keys, run.id, run.payload, deps.config.jobs.resultTtlS);
+      if (gate !== "run") return batchItemSkipped(run, gate);
+    } else {
+      const existing = await deps.redis.get(deps.keys.result(run.id));
+      if (existing !== null) return alreadyFinished(run, existing);
+    }
     await loadFirstStart(run);
     try {
       return await complete(run);
@@ -125,6 +132,13 @@ function alreadyFinished(run: JobRun, json: string): JobReturn {
   }
   report(run, stored.status === "cancelled" ? "cancelled" : "completed", `job already ${stored.status}; not run again`, { skipped: true });
   return { stored: true, skipped: stored.status };
+}
+
+/** A batch item that must not run: cancelled with its batch, already finished, or its batch is gone. */
+function batchItemSkipped(run: JobRun, gate: Exclude<StartGate, "run">): JobReturn {
+  const status = gate === "gone" ? "cancelled" : gate;
+  report(run, status === "failed" ? "failed" : status, gate === "cancelled" ? "batch item cancelled with its batch; not run" : `batch item ${gate === "gone" ? "has no batch any more" : `already ${gate}`}; not run`, { skipped: true, batch_id: run.payload.batch_id });
+  return { stored: true, skipped: status };
 }
 
 function runProcessor<T extends JobType>(type: T, ctx: ProcessorContext<T>): Promise<ProcessorOutput<T>> {

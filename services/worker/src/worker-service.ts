@@ -13,6 +13,8 @@ import {
   type ProviderName,
 } from "@llmq/shared";
 import { createBackoffStrategy } from "./backoff.js";
+import { failLostBatchItem } from "./batches/batch-item.js";
+import { BatchFeeder } from "./batches/feeder.js";
 import { createJobProcessor, SHUTDOWN_REASON, type JobReturn, type LlmqJob } from "./job-runner.js";
 import { noopMetrics, type WorkerMetrics } from "./metrics.js";
 import { createProviderAdapter } from "./providers/registry.js";
@@ -20,7 +22,8 @@ import type { ProviderAdapter } from "./providers/types.js";
 import { StructuredPlans } from "./structured/structured-plan.js";
 
 /**
- * One BullMQ Worker per provider queue, so one provider's rate limit or outage never stalls another's jobs.
+ * One BullMQ Worker per provider queue, so one provider's rate limit or outage never stalls another's jobs,
+ * and a batch feeder (batches/feeder.ts) that moves batch items into those queues as they drain.
  *
  * Connections: one shared ioredis connection (maxRetriesPerRequest: null) carries the Workers' non-blocking
  * commands and llmq's result writes; BullMQ duplicates it for each Worker's blocking connection.
@@ -39,11 +42,14 @@ export interface WorkerServiceDeps {
   metrics?: WorkerMetrics;
   /** Which provider queues to serve; all by default. */
   providers?: readonly ProviderName[];
+  /** Run a batch feeder for those queues (default true). */
+  batchFeeder?: boolean;
 }
 
 export interface WorkerService {
   readonly workers: ReadonlyMap<ProviderName, Worker<LlmqJob["data"], JobReturn, string>>;
   readonly adapters: ReadonlyMap<ProviderName, ProviderAdapter>;
+  readonly feeder: BatchFeeder | undefined;
   /** Resolves once every Worker is connected and taking jobs. */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -86,13 +92,25 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
       autorun: false,
       concurrency: config.providers[provider].concurrency,
       limiter: rpm === undefined ? UNLIMITED : { max: rpm, duration: 60_000 },
+      lockDuration: config.worker.lockDurationMs,
+      stalledInterval: config.worker.stalledIntervalMs,
       settings: { backoffStrategy: createBackoffStrategy(config.jobs.backoffMs) },
     });
     worker.on("error", (err) => log.error({ err: err.message }, "worker error"));
+    worker.on("failed", (job, err) => {
+      // A batch item BullMQ failed before the runner stored it still has to count, or its batch never ends.
+      if (job?.data.batch_id === undefined || !job.finishedOn) return;
+      failLostBatchItem(redis, keys, String(job.id), job.data, { code: "INTERNAL", message: err.message.slice(0, 500) }, config.jobs.resultTtlS)
+        .then((stored) => stored && log.warn({ job_id: job.id, batch_id: job.data.batch_id }, "batch item failed outside the runner; stored as failed"))
+        .catch((e: unknown) => log.error({ job_id: job.id, err: (e as Error).message }, "could not store a lost batch item"));
+    });
     workers.set(provider, worker);
     adapters.set(provider, adapter);
   }
 
+
+  const served = [...workers.keys()];
+  const feeder = deps.batchFeeder === false || served.length === 0 ? undefined : new BatchFeeder({ config, keys, redis, logger: logger.child({ component: "batch-feeder" }), providers: served });
 
   const start = (): Promise<void> =>
     (started ??= (async () => {
@@ -100,6 +118,7 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
         worker.run().catch((err: unknown) => logger.error({ provider, err: (err as Error).message }, "worker stopped with an error"));
       }
       await Promise.all([...workers.values()].map((w) => w.waitUntilReady()));
+      await feeder?.start();
     })());
 
   const closeWorkers = async (): Promise<void> => {
@@ -114,6 +133,7 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       const steps: Array<[string, () => Promise<unknown>]> = [
+        ["batch feeder", async () => feeder?.close()],
         ["workers", closeWorkers],
         ["providers", () => Promise.allSettled([...adapters.values()].map((a) => a.close()))],
         ["redis", () => closeQuietly(redis)],
@@ -127,7 +147,7 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
       }
     })());
 
-  return { workers, adapters, start, close };
+  return { workers, adapters, feeder, start, close };
 }
 
 /** True if `p` settled within `ms`. */

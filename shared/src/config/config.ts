@@ -58,7 +58,15 @@ export interface Config {
     keepFailedCount: number;
     structuredMaxRepairs: number;
   };
-  batch: { maxItems: number };
+  batch: {
+    maxItems: number;
+    /** The batch route's own body limit (JSON or NDJSON); every other route keeps BODY_LIMIT. */
+    bodyLimitBytes: number;
+    /** How often a worker's batch feeder looks at its queues (it is also woken when a batch arrives). */
+    feedIntervalMs: number;
+    /** Feed a provider's queue while fewer jobs than this wait in it; 0 = max(100, 2 × that provider's concurrency). */
+    feedLowWater: number;
+  };
   worker: {
     concurrency: number;
     providerTimeoutMs: number;
@@ -66,6 +74,10 @@ export interface Config {
     metricsPort: number;
     /** Longest wait a 429's retry-after may impose before the job is retried later instead. */
     maxRateLimitWaitMs: number;
+    /** BullMQ lockDuration: a job whose worker died is considered stalled after this. */
+    lockDurationMs: number;
+    /** BullMQ stalledInterval: how often a worker looks for stalled jobs and puts them back. */
+    stalledIntervalMs: number;
   };
   providerMode: ProviderMode;
   providers: Record<ProviderName, ProviderConfig>;
@@ -210,13 +222,20 @@ export function parseConfig(env: Env): Config {
       keepFailedCount: r.int("JOB_KEEP_FAILED_COUNT", 5000, 0),
       structuredMaxRepairs: r.int("STRUCTURED_MAX_REPAIRS", 2, 0, 10),
     },
-    batch: { maxItems: r.int("BATCH_MAX_ITEMS", 10_000, 1, 50_000) },
+    batch: {
+      maxItems: r.int("BATCH_MAX_ITEMS", 10_000, 1, 50_000),
+      bodyLimitBytes: sizeBytes(r, "BATCH_BODY_LIMIT", 64 * 1024 * 1024),
+      feedIntervalMs: r.int("BATCH_FEED_INTERVAL_MS", 100, 10, 60_000),
+      feedLowWater: r.int("BATCH_FEED_LOW_WATER", 0, 0, 100_000),
+    },
     worker: {
       concurrency,
       providerTimeoutMs: r.int("PROVIDER_TIMEOUT_MS", 120_000, 100),
       shutdownGraceMs: r.int("WORKER_SHUTDOWN_GRACE_MS", 30_000, 0),
       metricsPort: r.int("WORKER_METRICS_PORT", 0, 0, 65535),
       maxRateLimitWaitMs: r.int("MAX_RATE_LIMIT_WAIT_MS", 60_000, 0),
+      lockDurationMs: r.int("WORKER_LOCK_DURATION_MS", 30_000, 500),
+      stalledIntervalMs: r.int("WORKER_STALLED_INTERVAL_MS", 30_000, 100),
     },
     providerMode,
     providers,

@@ -104,3 +104,55 @@ export interface SchemaRegistrationBody {
   name?: string;
   schema: Record<string, unknown> | boolean;
 }
+
+/**
+ * One item of a batch: `body` is the body of the route `type` names, checked against that route's schema
+ * (the `allOf` below), so a batch item is refused exactly where a single request would be.
+ */
+export const BATCH_ITEM_SCHEMA = {
+  title: "BatchItem",
+  type: "object",
+  required: ["custom_id", "type", "body"],
+  additionalProperties: false,
+  properties: {
+    custom_id: { type: "string", minLength: 1, maxLength: 200, description: "The caller's id for this item; unique within the batch, repeated on its result line." },
+    type: { type: "string", enum: ["structured", "unstructured", "conversation"], description: "Which route's body `body` is." },
+    body: { type: "object", description: "The request body of POST /api/v1/{type}." },
+  },
+  allOf: [
+    { if: { properties: { type: { const: "unstructured" } } }, then: { properties: { body: UNSTRUCTURED_REQUEST_SCHEMA } } },
+    { if: { properties: { type: { const: "structured" } } }, then: { properties: { body: STRUCTURED_REQUEST_SCHEMA } } },
+    { if: { properties: { type: { const: "conversation" } } }, then: { properties: { body: CONVERSATION_REQUEST_SCHEMA } } },
+  ],
+} as const satisfies JsonSchema;
+
+/**
+ * POST /api/v1/batches as JSON. As `application/x-ndjson` the body is one BatchItem per line (no metadata).
+ * The item count limit (BATCH_MAX_ITEMS) is config, so it is checked by the API, not here.
+ */
+export const BATCH_REQUEST_SCHEMA = {
+  title: "BatchRequest",
+  type: "object",
+  required: ["requests"],
+  additionalProperties: false,
+  properties: {
+    requests: { type: "array", minItems: 1, items: BATCH_ITEM_SCHEMA, description: "The items, at most BATCH_MAX_ITEMS (default 10,000)." },
+    metadata: {
+      type: "object",
+      maxProperties: 16,
+      additionalProperties: { type: "string", maxLength: 512 },
+      description: "Up to 16 string values kept with the batch and returned with it.",
+    },
+  },
+} as const satisfies JsonSchema;
+
+export interface BatchItemBody {
+  custom_id: string;
+  type: "structured" | "unstructured" | "conversation";
+  body: JobRequestBody;
+}
+
+export interface BatchRequestBody {
+  requests: BatchItemBody[];
+  metadata?: Record<string, string>;
+}

@@ -1,0 +1,63 @@
+import type { ChainableCommander, Redis } from "ioredis";
+import {
+  BATCH_CANCELLED_ERROR,
+  BATCH_SCRIPTS,
+  batchKeySet,
+  batchResultLine,
+  parseBatchItemJobId,
+  type ErrorBody,
+  type FinalJobRecord,
+  type JobPayload,
+  type Keys,
+} from "@llmq/shared";
+
+/**
+ * A batch item's two steps in its batch's counts (the scripts are in @llmq/shared, batch-scripts.ts):
+ * - start: before any provider call, one script moves the item queued → active, or stores it as cancelled when
+ *   its batch was cancelled meanwhile, or says it already finished (a stalled or re-fed job run again);
+ * - finish: queued inside finalize's MULTI, so the item's final state, its result line and the batch's counts
+ *   land together or not at all, exactly once whatever retries and re-runs happen.
+ * A batch item has no `keys.result(id)` record and no done message: nobody waits for it alone, and its result
+ * line is the one copy of its result.
+ */
+export type StartGate = "run" | "completed" | "failed" | "cancelled" | "gone";
+
+const FINAL_STATES: Record<string, StartGate> = { final_c: "completed", final_f: "failed", final_x: "cancelled" };
+
+export async function startBatchItem(redis: Redis, keys: Keys, jobId: string, payload: JobPayload, ttlS: number): Promise<StartGate> {
+  const item = parseBatchItemJobId(jobId);
+  if (item === undefined || item.batchId !== payload.batch_id) return "gone";
+  const cancelledLine = batchResultLine({ status: "cancelled", custom_id: payload.custom_id ?? "", job_id: jobId, error: BATCH_CANCELLED_ERROR });
+  const set = batchKeySet(keys, item.batchId);
+  const reply = String(await BATCH_SCRIPTS.startItem.run(redis, set.scriptKeys, [item.index, Date.now(), ttlS, item.batchId, cancelledLine]));
+  if (reply === "run" || reply === "cancelled" || reply === "gone") return reply;
+  return FINAL_STATES[reply] ?? "gone";
+}
+
+/** Queues the item's final step into finalize's MULTI. False when the record is not a batch item's. */
+export function addBatchItemFinish(multi: ChainableCommander, keys: Keys, record: FinalJobRecord, ttlS: number): boolean {
+  const item = record.batch_id === undefined ? undefined : parseBatchItemJobId(record.id);
+  if (item === undefined || record.status === "cancelled") return false;
+  const line = batchResultLine({
+    status: record.status,
+    custom_id: record.custom_id ?? "",
+    job_id: record.id,
+    ...(record.result !== undefined && { result: record.result }),
+    ...(record.error !== undefined && { error: record.error }),
+  });
+  const state = record.status === "completed" ? "c" : "f";
+  BATCH_SCRIPTS.finishItem.queue(multi, batchKeySet(keys, item.batchId).scriptKeys, [item.index, state, line, Date.now(), ttlS, item.batchId]);
+  return true;
+}
+
+/**
+ * For a batch job BullMQ failed without the runner storing it (an error before the provider call on the last
+ * attempt): the item is stored as failed so its batch still finishes. A no-op for items already final.
+ */
+export async function failLostBatchItem(redis: Redis, keys: Keys, jobId: string, payload: JobPayload, error: ErrorBody, ttlS: number): Promise<boolean> {
+  const item = parseBatchItemJobId(jobId);
+  if (item === undefined || item.batchId !== payload.batch_id) return false;
+  const line = batchResultLine({ status: "failed", custom_id: payload.custom_id ?? "", job_id: jobId, error });
+  const stored = await BATCH_SCRIPTS.finishItem.run(redis, batchKeySet(keys, item.batchId).scriptKeys, [item.index, "f", line, Date.now(), ttlS, item.batchId]);
+  return stored === 1;
+}

@@ -1,0 +1,189 @@
+import { randomUUID } from "node:crypto";
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import {
+  BATCH_JOB_PRIORITY,
+  BATCH_SCRIPTS,
+  QUEUE_NAMES,
+  activeBatchesKey,
+  batchItemJobId,
+  batchKeySet,
+  batchResultLine,
+  batchWakeChannel,
+  closeQuietly,
+  decodeBatchEntry,
+  defaultJobOptions,
+  feedLockKey,
+  type Config,
+  type JobPayload,
+  type JobType,
+  type Keys,
+  type Logger,
+  type ProviderName,
+} from "@llmq/shared";
+
+/**
+ * Moves batch items from their batch's pending lists into the provider queues, a chunk at a time, while a
+ * queue is shallow: batches never flood Redis with BullMQ jobs, a cancel finds most items still pending, and
+ * interactive jobs (no priority) always sit ahead of the few batch jobs (priority BATCH_JOB_PRIORITY) there are.
+ *
+ * Invariant: an item is never lost between its pending list and BullMQ. A chunk is read (LRANGE), added with
+ * deterministic job ids (addBulk), and only then trimmed, by a script that trims only while this feeder still
+ * holds the provider's lock. A feeder that dies (or stalls past its lock) between add and trim leaves the chunk
+ * in the list: the next feeder adds the same ids again, which BullMQ ignores for jobs it still has, and the
+ * item-state script skips for items that already ran. Duplicates are possible; losses are not.
+ *
+ * One feeder per worker process; the lock makes at most one of them feed a given provider at a time. It runs
+ * every BATCH_FEED_INTERVAL_MS, and at once when an API publishes a new batch on `batchWakeChannel`.
+ */
+export interface FeederOptions {
+  config: Config;
+  keys: Keys;
+  /** The worker's connection (maxRetriesPerRequest: null); the feeder's queues and scripts use it. */
+  redis: Redis;
+  logger: Logger;
+  providers: readonly ProviderName[];
+}
+
+/** Items per addBulk. */
+export const FEED_CHUNK = 500;
+const LOCK_MS = 10_000;
+
+export class BatchFeeder {
+  private readonly queues = new Map<ProviderName, Queue>();
+  private readonly passes = new Map<ProviderName, Promise<number>>();
+  private readonly again = new Set<ProviderName>();
+  private subscriber: Redis | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closing: Promise<void> | undefined;
+  private readonly jobOptions;
+
+  constructor(private readonly opts: FeederOptions) {
+    const { config } = opts;
+    // Finished batch jobs are removed at once: the item's result line is its record, and 50,000 finished
+    // BullMQ jobs would only cost memory. Failed ones are kept like any other job's, for inspection.
+    this.jobOptions = { ...defaultJobOptions(config), removeOnComplete: true, priority: BATCH_JOB_PRIORITY };
+    for (const provider of opts.providers) {
+      const queue = new Queue(QUEUE_NAMES[provider], { connection: opts.redis, prefix: config.redis.prefix });
+      queue.on("error", (err) => opts.logger.warn({ provider, err: err.message }, "batch feeder queue error"));
+      this.queues.set(provider, queue);
+    }
+  }
+
+  /** Feed while fewer than this many jobs wait in the provider's queue. */
+  lowWater(provider: ProviderName): number {
+    const { batch, providers } = this.opts.config;
+    return batch.feedLowWater > 0 ? batch.feedLowWater : Math.max(100, 2 * providers[provider].concurrency);
+  }
+
+  async start(): Promise<void> {
+    const channel = batchWakeChannel(this.opts.keys);
+    const sub = this.opts.redis.duplicate({ connectionName: "llmq-batch-feeder" });
+    sub.on("error", (err: Error) => this.opts.logger.warn({ err: err.message }, "batch feeder subscriber error"));
+    sub.on("message", (ch: string, message: string) => {
+      if (ch !== channel) return;
+      for (const p of message.split(",")) if (this.queues.has(p as ProviderName)) this.kick(p as ProviderName);
+    });
+    this.subscriber = sub;
+    await sub.subscribe(channel).catch((err: unknown) => this.opts.logger.warn({ err: (err as Error).message }, "batch feeder could not subscribe; feeding on its interval only"));
+    this.timer = setInterval(() => {
+      for (const p of this.queues.keys()) this.kick(p);
+    }, this.opts.config.batch.feedIntervalMs);
+    this.timer.unref();
+    for (const p of this.queues.keys()) this.kick(p);
+  }
+
+  /** Starts a pass for the provider, or asks the running one to go again when it ends. */
+  kick(provider: ProviderName): void {
+    if (this.closing !== undefined) return;
+    if (this.passes.has(provider)) {
+      this.again.add(provider);
+      return;
+    }
+    const pass = this.feed(provider)
+      .catch((err: unknown) => {
+        this.opts.logger.warn({ provider, err: (err as Error).message }, "batch feed pass failed; retrying on the next tick");
+        return 0;
+      })
+      .finally(() => {
+        this.passes.delete(provider);
+        if (this.again.delete(provider)) this.kick(provider);
+      });
+    this.passes.set(provider, pass);
+  }
+
+  /** One pass: tops the provider's queue up to twice its low-water mark. Returns the items fed. */
+  async feed(provider: ProviderName): Promise<number> {
+    const { redis, keys } = this.opts;
+    const queue = this.queues.get(provider);
+    const active = activeBatchesKey(keys, provider);
+    if (queue === undefined || (await redis.zcard(active)) === 0) return 0;
+    const low = this.lowWater(provider);
+    const counts = await queue.getJobCounts("wait", "prioritized");
+    let depth = (counts.wait ?? 0) + (counts.prioritized ?? 0);
+    if (depth >= low) return 0;
+
+    const lock = feedLockKey(keys, provider);
+    const token = randomUUID();
+    if ((await redis.set(lock, token, "PX", LOCK_MS, "NX")) !== "OK") return 0;
+    let fed = 0;
+    try {
+      while (depth < 2 * low && this.closing === undefined) {
+        const [batchId] = await redis.zrange(active, "0", "0");
+        if (batchId === undefined) break;
+        const list = batchKeySet(keys, batchId).pending[provider];
+        const entries = await redis.lrange(list, 0, Math.min(FEED_CHUNK, 2 * low - depth) - 1);
+        if (entries.length === 0) {
+          await BATCH_SCRIPTS.dropIfEmpty.run(redis, [active, list], [batchId]);
+          continue;
+        }
+        await queue.addBulk(await this.jobsOf(batchId, entries));
+        if ((await BATCH_SCRIPTS.trimFed.run(redis, [lock, list], [token, entries.length, LOCK_MS])) !== 1) {
+          this.opts.logger.warn({ provider, batch_id: batchId }, "batch feeder lost its lock; the next pass re-feeds the chunk (same job ids)");
+          break;
+        }
+        depth += entries.length;
+        fed += entries.length;
+      }
+    } finally {
+      await BATCH_SCRIPTS.releaseLock.run(redis, [lock], [token]).catch(() => undefined);
+    }
+    if (fed > 0) this.opts.logger.debug({ provider, fed, depth }, "batch items fed");
+    return fed;
+  }
+
+  /** The chunk as BullMQ jobs. An entry that does not decode (never written by llmq) fails its item instead of the feed. */
+  private async jobsOf(batchId: string, entries: string[]): Promise<{ name: JobType; data: JobPayload; opts: Record<string, unknown> }[]> {
+    const jobs = [];
+    for (const entry of entries) {
+      try {
+        const { index, payload } = decodeBatchEntry(entry);
+        jobs.push({ name: payload.type, data: payload, opts: { ...this.jobOptions, jobId: batchItemJobId(batchId, index) } });
+      } catch (err) {
+        await this.failUndecodable(batchId, entry, err as Error);
+      }
+    }
+    return jobs;
+  }
+
+  private async failUndecodable(batchId: string, entry: string, err: Error): Promise<void> {
+    const index = Number(entry.slice(0, Math.max(0, entry.indexOf("\n"))));
+    this.opts.logger.error({ batch_id: batchId, index, err: err.message }, "batch entry does not decode; its item fails");
+    if (!Number.isInteger(index) || index < 0) return;
+    const jobId = batchItemJobId(batchId, index);
+    const line = batchResultLine({ status: "failed", custom_id: "", job_id: jobId, error: { code: "INTERNAL", message: "the stored item could not be read" } });
+    const { redis, keys, config } = this.opts;
+    await BATCH_SCRIPTS.finishItem.run(redis, batchKeySet(keys, batchId).scriptKeys, [index, "f", line, Date.now(), config.jobs.resultTtlS, batchId]);
+  }
+
+  /** Stops feeding; waits for a running pass (it stops after its current chunk). Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.timer !== undefined) clearInterval(this.timer);
+      await Promise.allSettled([...this.passes.values()]);
+      await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
+      await closeQuietly(this.subscriber);
+    })();
+    return this.closing;
+  }
+}

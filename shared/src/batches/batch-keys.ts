@@ -1,0 +1,69 @@
+import type { Keys } from "../contracts/keys.js";
+import { PROVIDERS, type ProviderName } from "../contracts/providers.js";
+
+/**
+ * Where a batch lives in Redis. Per batch, under `keys.batch(id)` / `keys.batchPart(id, …)`:
+ * - meta hash: owner, status, total and the five counts, created_at, started_at, finished_at,
+ *   cancel_requested_at, metadata (JSON);
+ * - `pending:<provider>`: the items not yet handed to BullMQ, one encoded entry each (batch-entry.ts), oldest first;
+ * - `state`: item index -> a (started) | c (completed) | f (failed) | x (cancelled); absent = queued;
+ * - `results`: one NDJSON line per finished item, in finishing order.
+ * Per provider: a sorted set of the batches with pending items (score: created_at), the feeders' lock, and one
+ * channel that wakes the feeders when a batch arrives.
+ */
+export interface BatchKeySet {
+  meta: string;
+  state: string;
+  results: string;
+  pending: Record<ProviderName, string>;
+  /**
+   * Every key the batch scripts touch, in the order they expect: meta, state, results, the pending lists,
+   * then the active sets (in PROVIDERS order). One list, so a script never reaches a key it was not given.
+   */
+  scriptKeys: string[];
+}
+
+export const BATCH_ID_PATTERN = /^batch_[0-9a-f]{32}$/;
+const ITEM_JOB_ID = /^(batch_[0-9a-f]{32})-(\d{1,6})$/;
+
+export function batchKeySet(keys: Keys, batchId: string): BatchKeySet {
+  const pending = Object.fromEntries(PROVIDERS.map((p) => [p, keys.batchPart(batchId, `pending:${p}`)])) as Record<ProviderName, string>;
+  const meta = keys.batch(batchId);
+  const state = keys.batchPart(batchId, "state");
+  const results = keys.batchPart(batchId, "results");
+  return {
+    meta,
+    state,
+    results,
+    pending,
+    scriptKeys: [meta, state, results, ...PROVIDERS.map((p) => pending[p]), ...PROVIDERS.map((p) => activeBatchesKey(keys, p))],
+  };
+}
+
+/** Batches that still have items for this provider's queue, oldest first. */
+export function activeBatchesKey(keys: Keys, provider: ProviderName): string {
+  return keys.custom(`batches:active:${provider}`);
+}
+
+/** Held (SET NX PX) by the one feeder moving items into this provider's queue. */
+export function feedLockKey(keys: Keys, provider: ProviderName): string {
+  return keys.custom(`batches:feed-lock:${provider}`);
+}
+
+/** Published (the providers, comma-separated) when a batch is stored: feeders start at once instead of at their next tick. */
+export function batchWakeChannel(keys: Keys): string {
+  return keys.custom("events:batches");
+}
+
+/**
+ * The BullMQ job id of item `index`: deterministic, so feeding the same item twice (a feeder that crashed
+ * between adding and trimming) adds nothing. BullMQ refuses ':' in custom ids; '-' is fine.
+ */
+export function batchItemJobId(batchId: string, index: number): string {
+  return `${batchId}-${index}`;
+}
+
+export function parseBatchItemJobId(jobId: string): { batchId: string; index: number } | undefined {
+  const m = ITEM_JOB_ID.exec(jobId);
+  return m === null ? undefined : { batchId: m[1] as string, index: Number(m[2]) };
+}

@@ -1,0 +1,167 @@
+import { createHash } from "node:crypto";
+import type { ChainableCommander, Redis } from "ioredis";
+
+/**
+ * The Lua scripts that change a batch's counts. Invariant they keep together: an item changes state at most
+ * once per step (queued → active → completed|failed, or queued → cancelled), each step moves exactly one
+ * count to another in the same script, so `total = queued + active + completed + failed + cancelled` holds
+ * after every script, and a reader (HGETALL) never sees a half-applied step. The per-item `state` hash makes
+ * every step idempotent: a stalled job run twice, a retry, or an item fed twice changes nothing the second time.
+ *
+ * KEYS are always `batchKeySet(...).scriptKeys`: 1 meta, 2 state, 3 results, 4–6 pending lists, 7–9 active sets.
+ */
+
+// When every item is final: the final status, finished_at, the result TTL on the batch's keys, and the batch
+// leaves the feeders' sets. A cancel that cancelled nothing (every item had started) ends as completed*.
+const FINISH_IF_DONE = `
+local function finish_if_done(now, ttl, batch_id)
+  local c = redis.call('HMGET', KEYS[1], 'total', 'completed', 'failed', 'cancelled', 'cancel_requested_at', 'finished_at')
+  local total = tonumber(c[1]) or 0
+  local failed = tonumber(c[3]) or 0
+  local cancelled = tonumber(c[4]) or 0
+  if c[6] or (tonumber(c[2]) or 0) + failed + cancelled < total then return 0 end
+  local status = 'completed'
+  if c[5] and cancelled > 0 then status = 'cancelled' elseif failed > 0 then status = 'completed_with_errors' end
+  redis.call('HSET', KEYS[1], 'status', status, 'finished_at', now)
+  for i = 1, 6 do redis.call('EXPIRE', KEYS[i], ttl) end
+  for i = 7, 9 do redis.call('ZREM', KEYS[i], batch_id) end
+  return 1
+end
+`;
+
+/**
+ * A worker is about to run item ARGV[1]. ARGV: index, now, ttl, batch_id, the item's cancelled line.
+ * Returns 'run' (first start, or a re-run of a started item), 'final_c' | 'final_f' | 'final_x' (already
+ * finished: do not run again),
+ * 'cancelled' (the batch was cancelled before this item started: stored as cancelled here), 'gone' (no batch).
+ */
+export const START_ITEM_LUA = `${FINISH_IF_DONE}
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'gone' end
+local s = redis.call('HGET', KEYS[2], ARGV[1])
+if s == 'a' then return 'run' end
+if s then return 'final_' .. s end
+local m = redis.call('HMGET', KEYS[1], 'status', 'cancel_requested_at')
+if m[2] then
+  redis.call('HSET', KEYS[2], ARGV[1], 'x')
+  redis.call('HINCRBY', KEYS[1], 'queued', -1)
+  redis.call('HINCRBY', KEYS[1], 'cancelled', 1)
+  redis.call('RPUSH', KEYS[3], ARGV[5])
+  finish_if_done(ARGV[2], ARGV[3], ARGV[4])
+  return 'cancelled'
+end
+redis.call('HSET', KEYS[2], ARGV[1], 'a')
+redis.call('HINCRBY', KEYS[1], 'queued', -1)
+redis.call('HINCRBY', KEYS[1], 'active', 1)
+if m[1] == 'queued' then redis.call('HSET', KEYS[1], 'status', 'in_progress', 'started_at', ARGV[2]) end
+return 'run'
+`;
+
+/**
+ * Item ARGV[1] reached a final state. ARGV: index, 'c' | 'f', its result line, now, ttl, batch_id.
+ * Returns 1 when this call stored it, 0 when it was already final (or the batch is gone).
+ */
+export const FINISH_ITEM_LUA = `${FINISH_IF_DONE}
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local s = redis.call('HGET', KEYS[2], ARGV[1])
+if s == 'c' or s == 'f' or s == 'x' then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+if s == 'a' then
+  redis.call('HINCRBY', KEYS[1], 'active', -1)
+else
+  redis.call('HINCRBY', KEYS[1], 'queued', -1)
+  if redis.call('HGET', KEYS[1], 'status') == 'queued' then redis.call('HSET', KEYS[1], 'status', 'in_progress', 'started_at', ARGV[4]) end
+end
+if ARGV[2] == 'c' then redis.call('HINCRBY', KEYS[1], 'completed', 1) else redis.call('HINCRBY', KEYS[1], 'failed', 1) end
+redis.call('RPUSH', KEYS[3], ARGV[3])
+finish_if_done(ARGV[4], ARGV[5], ARGV[6])
+return 1
+`;
+
+/**
+ * Cancels a batch. ARGV: now, ttl, batch_id, the cancelled items' error (JSON). Every item still in a pending list becomes cancelled (with its
+ * line) unless it already has a state (fed, started and finished before a crashed feeder trimmed it); items
+ * already in BullMQ are cancelled by START_ITEM when a worker takes them; running ones finish.
+ * Returns the number cancelled here, -1 when there is no batch, -2 when it had already finished.
+ */
+export const CANCEL_BATCH_LUA = `${FINISH_IF_DONE}
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if redis.call('HEXISTS', KEYS[1], 'finished_at') == 1 then return -2 end
+redis.call('HSETNX', KEYS[1], 'cancel_requested_at', ARGV[1])
+local n = 0
+for p = 4, 6 do
+  while true do
+    local entries = redis.call('LRANGE', KEYS[p], 0, 499)
+    if #entries == 0 then break end
+    local lines = {}
+    for _, e in ipairs(entries) do
+      local a = string.find(e, '\\n', 1, true)
+      local b = string.find(e, '\\n', a + 1, true)
+      local idx = string.sub(e, 1, a - 1)
+      if redis.call('HSETNX', KEYS[2], idx, 'x') == 1 then
+        n = n + 1
+        lines[#lines + 1] = '{"status":"cancelled","custom_id":' .. string.sub(e, a + 1, b - 1) .. ',"job_id":"' .. ARGV[3] .. '-' .. idx .. '","error":' .. ARGV[4] .. '}'
+      end
+    end
+    if #lines > 0 then redis.call('RPUSH', KEYS[3], unpack(lines)) end
+    redis.call('LTRIM', KEYS[p], #entries, -1)
+  end
+end
+if n > 0 then
+  redis.call('HINCRBY', KEYS[1], 'queued', -n)
+  redis.call('HINCRBY', KEYS[1], 'cancelled', n)
+end
+for i = 7, 9 do redis.call('ZREM', KEYS[i], ARGV[3]) end
+finish_if_done(ARGV[1], ARGV[2], ARGV[3])
+return n
+`;
+
+/** Feeder: drop the first ARGV[2] entries of KEYS[2] only while it still holds lock KEYS[1] (token ARGV[1]); renews it. */
+export const TRIM_FED_LUA = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('LTRIM', KEYS[2], ARGV[2], -1)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+`;
+
+/** Feeder: a batch with nothing left for this provider (KEYS[2] empty) leaves its active set KEYS[1]. */
+export const DROP_IF_EMPTY_LUA = `
+if redis.call('LLEN', KEYS[2]) == 0 then return redis.call('ZREM', KEYS[1], ARGV[1]) end
+return 0
+`;
+
+/** Releases a lock only its holder (token ARGV[1]) may release. */
+export const RELEASE_LOCK_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+/** A script run with EVALSHA (EVAL once after a NOSCRIPT), or queued as a plain EVAL inside a MULTI. */
+export class RedisScript {
+  readonly sha: string;
+  constructor(readonly source: string) {
+    this.sha = createHash("sha1").update(source).digest("hex");
+  }
+
+  async run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
+      return redis.eval(this.source, keys.length, ...keys, ...args);
+    }
+  }
+
+  /** Inside a MULTI a NOSCRIPT would fail only this command and let the others apply: always EVAL there. */
+  queue(multi: ChainableCommander, keys: readonly string[], args: readonly (string | number)[]): ChainableCommander {
+    return multi.eval(this.source, keys.length, ...keys, ...args);
+  }
+}
+
+export const BATCH_SCRIPTS = {
+  startItem: new RedisScript(START_ITEM_LUA),
+  finishItem: new RedisScript(FINISH_ITEM_LUA),
+  cancel: new RedisScript(CANCEL_BATCH_LUA),
+  trimFed: new RedisScript(TRIM_FED_LUA),
+  dropIfEmpty: new RedisScript(DROP_IF_EMPTY_LUA),
+  releaseLock: new RedisScript(RELEASE_LOCK_LUA),
+} as const;
