@@ -20,6 +20,7 @@ import { mountOpenApiRoutes } from "./openapi/openapi-routes.js";
 import { SchemaService } from "./schemas/schema-service.js";
 import { SchemaStore } from "./schemas/schema-store.js";
 import { mountSchemaRoutes } from "./schemas/schema-routes.js";
+import { mountBatches } from "./batches/index.js";
 
 export interface AppDeps {
   config: Config;
@@ -63,6 +64,7 @@ export function createApp(deps: AppDeps): Express {
   mountJobRoutes(api, jobs, config, metrics, json);
   mountModelRoutes(api, deps.models, config);
   mountSchemaRoutes(api, schemas, json);
+  mountBatches(api, { config, redis, keys, planner });
   mountOpenApiRoutes(api, config);
   app.use(api);
 

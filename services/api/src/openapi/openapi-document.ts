@@ -1,5 +1,6 @@
 import { ERROR_STATUS, JOB_REQUEST_SCHEMAS, SCHEMA_REGISTRATION_SCHEMA, type Config } from "@llmq/shared";
 import { RESPONSE_SCHEMAS } from "./response-schemas.js";
+import { batchOpenApi } from "../batches/batch-openapi.js";
 
 /**
  * The OpenAPI 3.1 document. Request bodies are the very objects the routes validate with (from
@@ -139,6 +140,7 @@ export function buildOpenApiDocument(config: Pick<Config, "version">): Record<st
       },
     },
   };
+  const batches = batchOpenApi({ ref, json, errors, keyed });
   return {
     openapi: "3.1.0",
     jsonSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
@@ -152,13 +154,13 @@ export function buildOpenApiDocument(config: Pick<Config, "version">): Record<st
     },
     servers: [{ url: "/" }],
     security: keyed,
-    paths,
+    paths: { ...paths, ...batches.paths },
     components: {
       securitySchemes: {
         apiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
         bearer: { type: "http", scheme: "bearer" },
       },
-      schemas: RESPONSE_SCHEMAS,
+      schemas: { ...RESPONSE_SCHEMAS, ...batches.schemas },
     },
   };
 }
