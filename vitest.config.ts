@@ -3,10 +3,15 @@ import { defineConfig } from "vitest/config";
 // Tests run on the TypeScript sources: the `@llmq/source` export condition points each workspace package at
 // its src/ instead of dist/. Processes that tests spawn (npm start, workers) run the built dist/.
 const conditions = ["@llmq/source", "node", "import", "default"];
+// Vitest passes ssr.resolve.conditions to the test processes as `node --conditions`, which also steer Node's
+// own require(): with "import" there, a CJS package requiring a dual package gets its ESM namespace instead of
+// the function (Express 5's router and is-promise: every async route answered 500). Vite adds "import" or
+// "require" by itself per importer, so the SSR list names only what is ours.
+const ssrConditions = ["@llmq/source", "node"];
 
 export default defineConfig({
   resolve: { conditions },
-  ssr: { resolve: { conditions, externalConditions: ["@llmq/source"] } },
+  ssr: { resolve: { conditions: ssrConditions, externalConditions: ["@llmq/source"] } },
   test: {
     include: ["shared/test/**/*.test.ts", "services/*/test/**/*.test.ts", "load/test/**/*.test.ts"],
     globalSetup: ["./test/global-setup.ts"],
