@@ -1,0 +1,239 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Writable } from "node:stream";
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import { inject } from "vitest";
+import { createKeys, createLogger, parseConfig, QUEUE_NAMES, type Config, type FinalJobRecord, type Keys, type ProviderName } from "@llmq/shared";
+import { deletePrefix, testPrefix } from "@llmq/shared/testing";
+import { createApp } from "../src/app.js";
+import { createApiRuntime, type ApiRuntime } from "../src/runtime.js";
+// Tests only: the API's own code never imports the worker or the simulator.
+import { createSimulator, type SimStats, type Simulator } from "../../simulator/src/index.js";
+import { createWorkerService, type WorkerService } from "../../worker/src/index.js";
+
+export const KEYS = { alice: "alice-secret-key", bob: "bob-secret-key" } as const;
+export type Who = keyof typeof KEYS;
+
+/** The guide's request bodies (seed/performance-testing-guide.md), sent as written. */
+export const GUIDE = {
+  simple: {
+    model: "gpt-3.5-turbo",
+    prompt: "Generate a simple user object with name, age, and email",
+    schema: { type: "object", properties: { name: { type: "string" }, age: { type: "integer" }, email: { type: "string" } } },
+  },
+  nested: {
+    model: "claude-2",
+    prompt: "Generate a complex user profile with nested objects",
+    schema: {
+      type: "object",
+      properties: {
+        user: {
+          type: "object",
+          properties: {
+            personal: { type: "object", properties: { name: { type: "string" }, age: { type: "integer" } } },
+            contact: { type: "object", properties: { email: { type: "string" }, phone: { type: "string" } } },
+          },
+        },
+      },
+    },
+  },
+  array: {
+    model: "gpt-4",
+    prompt: "Generate a list of 5 user objects",
+    schema: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: {
+          name: { type: "string" },
+          age: { type: "integer" },
+          email: { type: "string" },
+          address: { type: "object", properties: { street: { type: "string" }, city: { type: "string" }, zip: { type: "string" } } },
+        },
+      },
+    },
+  },
+  unstructured: { model: "llama3-8b-8192", prompt: "Write a detailed product description for a smartphone", max_tokens: 500 },
+  conversation: {
+    model: "gpt-4",
+    messages: [
+      { role: "system", content: "You are a helpful assistant." },
+      { role: "user", content: "Tell me about the solar system." },
+      { role: "assistant", content: "The solar system consists of the Sun and everything that orbits around it..." },
+      { role: "user", content: "What about the planets?" },
+    ],
+    max_tokens: 500,
+  },
+} as const;
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  text: string;
+  ms: number;
+}
+
+export interface RequestOptions {
+  method?: string;
+  /** Which key to send: a name from KEYS, a raw string, or null for none. Default alice. */
+  as?: Who | { raw: string } | { bearer: string } | null;
+  body?: unknown;
+  /** Sent as is, instead of JSON.stringify(body). */
+  rawBody?: string | Buffer;
+  headers?: Record<string, string>;
+}
+
+export interface Stack {
+  url: string;
+  config: Config;
+  keys: Keys;
+  /** A separate connection for the test's own reads. */
+  redis: Redis;
+  runtime: ApiRuntime;
+  sim: Simulator | undefined;
+  simUrl: string;
+  worker: WorkerService | undefined;
+  logs: Record<string, unknown>[];
+  request(path: string, opts?: RequestOptions): Promise<Reply>;
+  queue(provider: ProviderName): Queue;
+  record(jobId: string): Promise<FinalJobRecord | null>;
+  simStats(): Promise<SimStats>;
+  /** Provider calls the simulator received (chat routes only). */
+  providerCalls(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface StackOptions {
+  env?: Record<string, string>;
+  /** false: no worker (jobs stay queued); a list: a worker for those providers only. Default all. */
+  worker?: boolean | ProviderName[];
+  sim?: Parameters<typeof createSimulator>[0];
+  /** Point the API at this Redis instead of the test Redis (e.g. a dead port). */
+  redisUrl?: string;
+}
+
+/** The API on port 0 with a real Redis, the real worker and the real simulator in-process. */
+export async function startStack(name: string, opts: StackOptions = {}): Promise<Stack> {
+  const sim = createSimulator({ retryAfterMs: 200, ...opts.sim });
+  const { url: simUrl } = await sim.listen(0, "127.0.0.1");
+  const config = parseConfig({
+    API_KEYS: `alice:${KEYS.alice},bob:${KEYS.bob}`,
+    REDIS_URL: opts.redisUrl ?? inject("redisUrl"),
+    REDIS_PREFIX: testPrefix(`api-${name}`),
+    PROVIDER_MODE: "simulate",
+    SIMULATOR_URL: simUrl,
+    JOB_BACKOFF_MS: "10",
+    WORKER_CONCURRENCY: "8",
+    WORKER_SHUTDOWN_GRACE_MS: "2000",
+    PROVIDER_TIMEOUT_MS: "10000",
+    ...opts.env,
+  });
+  const keys = createKeys(config.redis.prefix);
+  const logs: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString("utf8").split("\n")) if (line.trim() !== "") logs.push(JSON.parse(line) as Record<string, unknown>);
+      cb();
+    },
+  });
+  const logger = createLogger({ service: "api", level: "info", destination });
+  const workerLogger = createLogger({ service: "worker", level: "silent" });
+
+  let worker: WorkerService | undefined;
+  if (opts.worker !== false) {
+    const providers = Array.isArray(opts.worker) ? opts.worker : undefined;
+    worker = createWorkerService({ config: opts.redisUrl ? { ...config, redis: { ...config.redis, url: inject("redisUrl") } } : config, logger: workerLogger, ...(providers && { providers }) });
+    await worker.start();
+  }
+  const runtime = createApiRuntime(config, logger, { defaultMetrics: false });
+  await runtime.start(opts.redisUrl ? 200 : 5000);
+  const server: Server = createServer(createApp(runtime.deps));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const redis = new Redis(inject("redisUrl"), { maxRetriesPerRequest: null });
+  const queues = new Map<ProviderName, Queue>();
+
+  const stack: Stack = {
+    url,
+    config,
+    keys,
+    redis,
+    runtime,
+    sim,
+    simUrl,
+    worker,
+    logs,
+    async request(path, o = {}) {
+      const headers: Record<string, string> = { ...o.headers };
+      const as = o.as === undefined ? "alice" : o.as;
+      if (typeof as === "string") headers["x-api-key"] = KEYS[as];
+      else if (as !== null && "raw" in as) headers["x-api-key"] = as.raw;
+      else if (as !== null && "bearer" in as) headers.authorization = `Bearer ${as.bearer}`;
+      let body: string | Buffer | undefined;
+      if (o.rawBody !== undefined) body = o.rawBody;
+      else if (o.body !== undefined) {
+        body = JSON.stringify(o.body);
+        headers["content-type"] ??= "application/json";
+      }
+      const started = performance.now();
+      const res = await fetch(url + path, { method: o.method ?? (body === undefined ? "GET" : "POST"), headers, ...(body !== undefined && { body }) });
+      const text = await res.text();
+      let parsed: unknown = undefined;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      return { status: res.status, headers: res.headers, body: parsed, text, ms: performance.now() - started };
+    },
+    queue(provider) {
+      let q = queues.get(provider);
+      if (q === undefined) {
+        q = new Queue(QUEUE_NAMES[provider], { connection: redis, prefix: config.redis.prefix });
+        q.on("error", () => undefined);
+        queues.set(provider, q);
+      }
+      return q;
+    },
+    async record(jobId) {
+      const raw = await redis.get(keys.result(jobId));
+      return raw === null ? null : (JSON.parse(raw) as FinalJobRecord);
+    },
+    async simStats() {
+      return (await (await fetch(`${simUrl}/__sim/stats`)).json()) as SimStats;
+    },
+    async providerCalls() {
+      const stats = await stack.simStats();
+      return Object.entries(stats.by_route).filter(([route]) => /chat_completions|messages$/.test(route)).reduce((n, [, c]) => n + c, 0);
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await runtime.close();
+      await worker?.close();
+      await sim.close();
+      for (const q of queues.values()) await q.close();
+      await deletePrefix(redis, config.redis.prefix);
+      await redis.quit();
+    },
+  };
+  return stack;
+}
+
+/** Polls until `check` returns a value that is not undefined. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** A prompt no other test sends, so simulator markers and caches never cross tests. */
+export function unique(text: string): string {
+  return `${text} (${Math.random().toString(36).slice(2, 10)})`;
+}
