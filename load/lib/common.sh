@@ -175,8 +175,9 @@ llmq_machine() {
 # ---------------------------------------------------------------------------------------------------------
 # Resource figures. Roles: api, worker, simulator, redis. Pids come from API_PIDS / WORKER_PIDS /
 # SIMULATOR_PIDS / REDIS_PID when set; else the API is whatever listens on BASE_URL's port, worker and
-# simulator are the `node services/<name>/dist/main.js` processes of the API's session (the machine is
-# shared: other checkouts run the same commands), and Redis is the process_id Redis reports.
+# simulator are the `node services/<name>/dist/main.js` processes that share the API's parent (npm start) or
+# session (the machine is shared: other checkouts run the same commands), and Redis is the process_id Redis
+# reports.
 
 LLMQ_ROLES="api worker simulator redis"
 LLMQ_CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
@@ -195,13 +196,17 @@ llmq_find_pids() {
   LLMQ_PIDS_api="" LLMQ_PIDS_worker="" LLMQ_PIDS_simulator="" LLMQ_PIDS_redis=""
   LLMQ_PID_NOTE=""
   [ "${LLMQ_LOCAL:-0}" = 1 ] || return 0
-  local api_sid="" role pattern candidates kept pid
+  local api_sid="" api_ppid="" role pattern candidates kept pid
   LLMQ_PIDS_api=${API_PIDS:-$(llmq_pids_of_listener "$(llmq_url_port "$BASE_URL")")}
   if [ -z "${LLMQ_PIDS_api// /}" ]; then
     LLMQ_PIDS_api=$(pgrep -f 'services/api/dist/main.js' | tr '\n' ' ')
     [ -n "${LLMQ_PIDS_api// /}" ] && LLMQ_PID_NOTE="api pids by command-line pattern"
   fi
-  for pid in $LLMQ_PIDS_api; do api_sid=$(llmq_sid "$pid"); break; done
+  for pid in $LLMQ_PIDS_api; do
+    api_sid=$(llmq_sid "$pid")
+    api_ppid=$(ps -o ppid= -p "$pid" 2>/dev/null | tr -d ' ')
+    break
+  done
   for role in worker simulator; do
     case $role in
       worker) pattern='services/worker/dist/main.js'; candidates=${WORKER_PIDS:-} ;;
@@ -210,7 +215,14 @@ llmq_find_pids() {
     if [ -z "$candidates" ]; then
       candidates=$(pgrep -f "$pattern" | tr '\n' ' ')
       kept=""
-      if [ -n "$api_sid" ]; then
+      # Siblings of the API (npm start's launcher runs each service detached, in its own session, as its
+      # child), else processes of the API's session.
+      if [ -n "$api_ppid" ] && [ "$api_ppid" != 1 ]; then
+        for pid in $candidates; do
+          [ "$(ps -o ppid= -p "$pid" 2>/dev/null | tr -d ' ')" = "$api_ppid" ] && kept="$kept $pid"
+        done
+      fi
+      if [ -z "$kept" ] && [ -n "$api_sid" ]; then
         for pid in $candidates; do
           [ "$(llmq_sid "$pid")" = "$api_sid" ] && kept="$kept $pid"
         done
