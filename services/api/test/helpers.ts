@@ -1,4 +1,5 @@
 import { createServer, type Server } from "node:http";
+import type { Express } from "express";
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import { Queue } from "bullmq";
@@ -87,6 +88,8 @@ export interface RequestOptions {
 
 export interface Stack {
   url: string;
+  /** The Express app under test (for enumerating its routes). */
+  app: Express;
   config: Config;
   keys: Keys;
   /** A separate connection for the test's own reads. */
@@ -149,7 +152,8 @@ export async function startStack(name: string, opts: StackOptions = {}): Promise
   }
   const runtime = createApiRuntime(config, logger, { defaultMetrics: false });
   await runtime.start(opts.redisUrl ? 200 : 5000);
-  const server: Server = createServer(createApp(runtime.deps));
+  const app = createApp(runtime.deps);
+  const server: Server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const redis = new Redis(inject("redisUrl"), { maxRetriesPerRequest: null });
@@ -157,6 +161,7 @@ export async function startStack(name: string, opts: StackOptions = {}): Promise
 
   const stack: Stack = {
     url,
+    app,
     config,
     keys,
     redis,
@@ -220,6 +225,20 @@ export async function startStack(name: string, opts: StackOptions = {}): Promise
     },
   };
   return stack;
+}
+
+/** Every route the app serves, from its router: method and Express path. */
+export function appRoutes(app: Express): { method: string; path: string }[] {
+  const out: { method: string; path: string }[] = [];
+  type Layer = { route?: { path: string; methods: Record<string, boolean> }; handle?: { stack?: Layer[] } };
+  const walk = (stack: Layer[]): void => {
+    for (const layer of stack) {
+      if (layer.route) for (const m of Object.keys(layer.route.methods)) out.push({ method: m.toUpperCase(), path: layer.route.path });
+      else if (layer.handle?.stack) walk(layer.handle.stack);
+    }
+  };
+  walk((app as unknown as { router: { stack: Layer[] } }).router.stack);
+  return out;
 }
 
 /** Polls until `check` returns a value that is not undefined. */
