@@ -1,140 +1,111 @@
-import type { AddressInfo } from "node:net";
-import { createServer, type Server } from "node:http";
-import { Redis } from "ioredis";
-import { inject } from "vitest";
-import { createKeys, createLogger, parseConfig, type BatchResultLine, type BatchView, type Config, type Keys } from "@llmq/shared";
-import { deletePrefix, testPrefix } from "@llmq/shared/testing";
-// Tests only: the API never imports the worker or the simulator.
-import { createSimulator, type Simulator } from "../../../simulator/src/index.js";
+import { createLogger, parseConfig, type BatchResultLine, type BatchView } from "@llmq/shared";
+// Tests only: the API never imports the worker.
 import { createWorkerService, type WorkerService } from "../../../worker/src/index.js";
-import { createApp } from "../../src/app.js";
-import { createApiRuntime, type ApiRuntime } from "../../src/runtime.js";
+import { startStack, type Reply, type Stack, type StackOptions, type Who } from "../helpers.js";
 
 /**
- * A private llmq in this process for the batch tests: the simulator, the API on port 0 and real worker
- * services, under a Redis prefix of their own that close() deletes.
+ * The API engineer's test stack (API on port 0, real Redis, in-process simulator) with batch helpers on top:
+ * any number of worker services on the same Redis and prefix, submitting, polling with the counts checked
+ * at every poll, and reading results.
  */
-export const KEYS = { alice: "key-alice", bob: "key-bob" } as const;
-
 export interface BatchHarness {
-  url: string;
-  config: Config;
-  keys: Keys;
-  redis: Redis;
-  sim: Simulator;
-  simUrl: string;
-  runtime: ApiRuntime;
-  workers: WorkerService[];
+  stack: Stack;
+  /** The environment every service of this harness was configured from. */
   env: Record<string, string>;
+  workers: WorkerService[];
   /** Starts one more worker service (all providers) on the same Redis and prefix. */
   addWorker(extraEnv?: Record<string, string>): Promise<WorkerService>;
-  request(method: string, path: string, opts?: { key?: string; body?: string; contentType?: string }): Promise<Response>;
-  submit(requests: unknown[], opts?: { key?: string; metadata?: Record<string, string> }): Promise<Response>;
-  view(id: string, key?: string): Promise<BatchView>;
+  submit(requests: unknown[], opts?: { as?: Who; metadata?: Record<string, string> }): Promise<Reply>;
+  view(id: string, as?: Who): Promise<BatchView>;
   /** Polls until the batch is final; every poll checks that the counts add up to the total. Returns every view seen. */
-  waitFinal(id: string, timeoutMs?: number, key?: string): Promise<{ final: BatchView; polls: BatchView[] }>;
-  results(id: string, status?: string, key?: string): Promise<BatchResultLine[]>;
+  waitFinal(id: string, timeoutMs?: number): Promise<{ final: BatchView; polls: BatchView[] }>;
+  results(id: string, status?: string): Promise<BatchResultLine[]>;
   close(): Promise<void>;
 }
 
-export interface HarnessOptions {
+export interface HarnessOptions extends Pick<StackOptions, "sim"> {
   env?: Record<string, string>;
-  sim?: Parameters<typeof createSimulator>[0];
   /** Worker services started with the harness (default 1). */
   workers?: number;
 }
 
 export async function startBatchHarness(name: string, opts: HarnessOptions = {}): Promise<BatchHarness> {
-  const sim = createSimulator({ retryAfterMs: 50, ...opts.sim });
-  const { url: simUrl } = await sim.listen(0, "127.0.0.1");
+  const stack = await startStack(name, { env: { BATCH_FEED_INTERVAL_MS: "20", ...opts.env }, worker: false, ...(opts.sim && { sim: opts.sim }) });
   const env: Record<string, string> = {
-    REDIS_URL: inject("redisUrl"),
-    REDIS_PREFIX: testPrefix(name),
-    API_KEYS: `alice:${KEYS.alice},bob:${KEYS.bob}`,
+    REDIS_URL: stack.config.redis.url,
+    REDIS_PREFIX: stack.config.redis.prefix,
     PROVIDER_MODE: "simulate",
-    SIMULATOR_URL: simUrl,
+    SIMULATOR_URL: stack.simUrl,
     JOB_BACKOFF_MS: "10",
     WORKER_CONCURRENCY: "8",
+    WORKER_SHUTDOWN_GRACE_MS: "2000",
     PROVIDER_TIMEOUT_MS: "10000",
     BATCH_FEED_INTERVAL_MS: "20",
-    LOG_LEVEL: "silent",
     ...opts.env,
   };
-  const config = parseConfig(env);
-  const keys = createKeys(config.redis.prefix);
-  const redis = new Redis(config.redis.url, { maxRetriesPerRequest: null });
-  const logger = createLogger({ service: "api", level: "silent" });
-  const runtime = createApiRuntime(config, logger, { defaultMetrics: false });
-  await runtime.start(5000);
-  const server: Server = createServer(createApp(runtime.deps));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-
   const workers: WorkerService[] = [];
   const addWorker = async (extraEnv: Record<string, string> = {}): Promise<WorkerService> => {
-    const wconfig = parseConfig({ ...env, ...extraEnv });
-    const service = createWorkerService({ config: wconfig, logger: createLogger({ service: "worker", level: "silent" }) });
+    const service = createWorkerService({ config: parseConfig({ ...env, ...extraEnv }), logger: createLogger({ service: "worker", level: "silent" }) });
     await service.start();
     workers.push(service);
     return service;
   };
   for (let i = 0; i < (opts.workers ?? 1); i++) await addWorker();
 
-  const request: BatchHarness["request"] = (method, path, o = {}) =>
-    fetch(`${url}${path}`, {
-      method,
-      headers: { "x-api-key": o.key ?? KEYS.alice, ...(o.body !== undefined && { "content-type": o.contentType ?? "application/json" }) },
-      ...(o.body !== undefined && { body: o.body }),
-    });
-
-  const view = async (id: string, key?: string): Promise<BatchView> => {
-    const res = await request("GET", `/api/v1/batches/${id}`, { key });
-    if (res.status !== 200) throw new Error(`GET batch ${id}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as BatchView;
+  const view = async (id: string, as: Who = "alice"): Promise<BatchView> => {
+    const res = await stack.request(`/api/v1/batches/${id}`, { as });
+    if (res.status !== 200) throw new Error(`GET batch ${id}: ${res.status} ${res.text}`);
+    return res.body as BatchView;
   };
 
   return {
-    url, config, keys, redis, sim, simUrl, runtime, workers, env, addWorker, request, view,
-    submit: (requests, o = {}) => request("POST", "/api/v1/batches", { key: o.key, body: JSON.stringify({ requests, ...(o.metadata && { metadata: o.metadata }) }) }),
-    async waitFinal(id, timeoutMs = 30_000, key) {
+    stack,
+    env,
+    workers,
+    addWorker,
+    view,
+    submit: (requests, o = {}) => stack.request("/api/v1/batches", { as: o.as ?? "alice", body: { requests, ...(o.metadata && { metadata: o.metadata }) } }),
+    async waitFinal(id, timeoutMs = 30_000) {
       const polls: BatchView[] = [];
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
-        const v = await view(id, key);
+        const v = await view(id);
         polls.push(v);
-        const c = v.counts;
-        if (c.queued + c.active + c.completed + c.failed + c.cancelled !== c.total) throw new Error(`counts do not add up: ${JSON.stringify(c)}`);
+        assertCountsAddUp(v);
         if (v.finished_at !== undefined) return { final: v, polls };
         await new Promise((r) => setTimeout(r, 25));
       }
       throw new Error(`batch ${id} not final within ${timeoutMs} ms: ${JSON.stringify(polls.at(-1))}`);
     },
-    async results(id, status, key) {
-      const res = await request("GET", `/api/v1/batches/${id}/results${status ? `?status=${status}` : ""}`, { key });
-      if (res.status !== 200) throw new Error(`GET results ${id}: ${res.status} ${await res.text()}`);
-      const text = await res.text();
-      return text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as BatchResultLine);
+    async results(id, status) {
+      const res = await stack.request(`/api/v1/batches/${id}/results${status ? `?status=${status}` : ""}`);
+      if (res.status !== 200) throw new Error(`GET results ${id}: ${res.status} ${res.text}`);
+      return parseLines(res.text);
     },
     async close() {
       await Promise.allSettled(workers.map((w) => w.close()));
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      await runtime.close();
-      await sim.close();
-      await deletePrefix(redis, config.redis.prefix);
-      await redis.quit();
+      await stack.close();
     },
   };
 }
 
-/** A mixed item: structured, unstructured or conversation by i % 3, over the three providers. */
+export function assertCountsAddUp(v: BatchView): void {
+  const c = v.counts;
+  if (c.queued + c.active + c.completed + c.failed + c.cancelled !== c.total || Object.values(c).some((n) => n < 0)) {
+    throw new Error(`counts do not add up: ${JSON.stringify(c)}`);
+  }
+}
+
+export function parseLines(text: string): BatchResultLine[] {
+  return text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as BatchResultLine);
+}
+
+/** A mixed item: unstructured, structured or conversation by i % 3, each on each provider's model in turn (every 9 items cover all 9 pairs). */
 export const MODELS = ["gpt-4o-mini", "claude-haiku-4-5", "llama-3.1-8b-instant"] as const;
 export const USER_SCHEMA = { type: "object", properties: { name: { type: "string" }, age: { type: "integer" } }, required: ["name", "age"] };
 
 export function mixedItem(i: number, extra = ""): { custom_id: string; type: string; body: Record<string, unknown> } {
-  const model = MODELS[i % MODELS.length] as string;
+  const model = MODELS[(i + Math.floor(i / 3)) % MODELS.length] as string;
   const custom_id = `item-${i}`;
   switch (i % 3) {
     case 0:
