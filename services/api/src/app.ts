@@ -7,6 +7,8 @@ import { errorHandler, notFoundHandler } from "./http/errors.js";
 import { requestContext } from "./http/request-context.js";
 import { HealthService } from "./health/health-service.js";
 import { mountHealthRoutes } from "./health/health-routes.js";
+import { mountProbeRoutes } from "./health/probe-routes.js";
+import { mountAdminDashboard } from "./admin/admin-dashboard.js";
 import type { JobQueues } from "./jobs/job-queues.js";
 import { JobRequestPlanner } from "./jobs/job-request.js";
 import { mountJobRoutes } from "./jobs/job-routes.js";
@@ -53,9 +55,12 @@ export function createApp(deps: AppDeps): Express {
 
   // Routes without a key first; then everything under /api/v1 needs one, checked before a body is read.
   const open = express.Router();
-  mountHealthRoutes(open, new HealthService(redis, deps.queues), auth, config, deps.startedAt);
+  const health = new HealthService(redis, deps.queues);
+  mountHealthRoutes(open, health, auth, config, deps.startedAt);
+  mountProbeRoutes(open, health, deps.lifecycle);
   mountMetricsRoutes(open, metrics);
   app.use(open);
+  mountAdminDashboard(app, deps.queues, config.api.adminKeyHash);
   app.use("/api/v1", auth.require);
 
   // The job routes first: they are the hot path. Bodies are parsed by the POST routes only.

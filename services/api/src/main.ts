@@ -1,5 +1,5 @@
 import { createServer } from "node:http";
-import { ConfigError, PROVIDERS, createLogger, loadConfig, redactRedisUrl, type Config } from "@llmq/shared";
+import { ConfigError, PROVIDERS, createLogger, loadConfig, redactRedisUrl, warnUnlessNoeviction, type Config } from "@llmq/shared";
 import { createApp } from "./app.js";
 import { createApiRuntime } from "./runtime.js";
 
@@ -30,6 +30,8 @@ server.keepAliveTimeout = 65_000;
 
 if (!(await runtime.start(5000))) {
   logger.warn({ redis: redactRedisUrl(config.redis.url) }, "Redis is not reachable yet: job routes answer 503 until it is");
+} else {
+  void warnUnlessNoeviction(runtime.deps.redis, logger);
 }
 server.listen(config.api.port, config.api.host, () => {
   const address = server.address();

@@ -12,6 +12,7 @@ import type { AppDeps } from "./app.js";
 import { closeJobQueues, createJobQueues } from "./jobs/job-queues.js";
 import { ResultWaiter } from "./jobs/result-waiter.js";
 import { createApiMetrics } from "./metrics/api-metrics.js";
+import { registerQueueMetrics } from "./metrics/queue-metrics.js";
 
 /**
  * The API's long-lived resources: two Redis connections per process (the fail-fast producer shared by the
@@ -36,6 +37,7 @@ export function createApiRuntime(config: Config, logger: Logger, options: { defa
   const metrics = createApiMetrics(options);
   const waiter = new ResultWaiter(subscriber, redis, createKeys(config.redis.prefix), logger, (n) => metrics.syncWaiters.set(n));
   const queues = createJobQueues(redis, config, logger);
+  registerQueueMetrics(metrics.registry, queues);
   const deps: AppDeps = {
     config,
     logger,

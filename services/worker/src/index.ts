@@ -2,7 +2,7 @@ export { createWorkerService, FORCE_CLOSE_MS, type WorkerService, type WorkerSer
 export { createJobProcessor, rateLimitCap, SHUTDOWN_REASON, DEFAULT_RATE_LIMIT_WAIT_MS, type JobReturn, type LlmqJob, type RunnerDeps } from "./job-runner.js";
 export { addFinalWrites, finalize, type FinalizeOptions } from "./finalize.js";
 export { backoffDelay, createBackoffStrategy, MAX_BACKOFF_MS, RetryableError } from "./backoff.js";
-export { noopMetrics, type JobOutcome, type JobOutcomeEvent, type ProviderCallEvent, type WorkerMetrics } from "./metrics.js";
+export { noopMetrics, type JobOutcome, type JobOutcomeEvent, type JobTimings, type ProviderCallEvent, type WorkerMetrics } from "./metrics.js";
 export { fitContext, type FitOptions, type Fitted } from "./context/fit-context.js";
 export { classifyFailure, retryAfter, type Failure } from "./providers/classify.js";
 export { createProviderAdapter, ADAPTER_FACTORIES, SIMULATED_KEY, type AdapterOptions } from "./providers/registry.js";

@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 import type { Config, ErrorBody, FinalJobRecord, JobPayload, Keys, Logger, ModelRegistry, SchemaGuard } from "@llmq/shared";
 import type { Job } from "bullmq";
 import { firstStartedAt } from "./job-state.js";
-import type { JobOutcome, WorkerMetrics } from "./metrics.js";
+import type { JobOutcome, JobTimings, WorkerMetrics } from "./metrics.js";
 import type { ProviderAdapter } from "./providers/types.js";
 import type { StructuredPlans } from "./structured/structured-plan.js";
 
@@ -69,11 +69,11 @@ export async function loadFirstStart(run: JobRun): Promise<void> {
 }
 
 /** The attempt's one log line and one metrics event. */
-export function report(run: JobRun, outcome: JobOutcome, message: string, fields: Record<string, unknown> = {}, code?: ErrorBody["code"]): void {
+export function report(run: JobRun, outcome: JobOutcome, message: string, fields: Record<string, unknown> = {}, code?: ErrorBody["code"], timings?: JobTimings): void {
   const durationMs = Date.now() - run.started;
   const level = outcome === "completed" || outcome === "cancelled" || outcome === "failed" ? "info" : "warn";
   run.log[level]({ type: run.payload.type, model: run.payload.model, outcome, ...(code ? { code } : {}), duration_ms: durationMs, ...fields }, `${message} (attempt ${run.attempt} of ${run.maxAttempts})`);
-  run.deps.metrics.jobOutcome({ provider: run.deps.adapter.name, type: run.payload.type, model: run.payload.model, outcome, code, durationMs, attempt: run.attempt });
+  run.deps.metrics.jobOutcome({ provider: run.deps.adapter.name, type: run.payload.type, model: run.payload.model, outcome, code, durationMs, attempt: run.attempt, timings });
 }
 
 export function finalRecord(run: JobRun, status: FinalJobRecord["status"], extra: Pick<FinalJobRecord, "result" | "error">): FinalJobRecord {

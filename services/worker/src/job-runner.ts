@@ -83,7 +83,8 @@ async function complete(run: JobRun): Promise<JobReturn> {
     },
   } as JobResult;
   await finalize(deps.redis, deps.keys, finalRecord(run, "completed", { result }), finalizeOptions(run, payload.cache_key));
-  report(run, "completed", "job completed", { repairs: out.repairs, usage: out.usage });
+  const timings = { queuedMs: Math.max(0, run.firstStart - payload.created_at), providerMs: out.providerMs, validateMs: out.validateMs };
+  report(run, "completed", "job completed", { repairs: out.repairs, usage: out.usage }, undefined, timings);
   return { stored: true };
 }
 

@@ -1,4 +1,6 @@
-import { ConfigError, createLogger, loadConfig, PROVIDERS, redactRedisUrl } from "@llmq/shared";
+import { ConfigError, createLogger, loadConfig, PROVIDERS, redactRedisUrl, warnUnlessNoeviction } from "@llmq/shared";
+import { startMetricsServer, type MetricsServer } from "./metrics-server.js";
+import { createPromWorkerMetrics } from "./prom-metrics.js";
 import { createWorkerService } from "./worker-service.js";
 
 /**
@@ -15,7 +17,10 @@ async function main(): Promise<void> {
     process.exit(78);
   }
   const logger = createLogger({ service: "worker", level: config.logLevel });
-  const service = createWorkerService({ config, logger });
+  // WORKER_METRICS_PORT=0 (the default): no server, and the hook stays the no-op.
+  const prom = config.worker.metricsPort > 0 ? createPromWorkerMetrics() : undefined;
+  const service = createWorkerService({ config, logger, ...(prom && { metrics: prom.hook }) });
+  let metricsServer: MetricsServer | undefined;
 
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -26,7 +31,8 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal, grace_ms: config.worker.shutdownGraceMs }, "shutting down: no new jobs, finishing active ones");
     service.close().then(
-      () => {
+      async () => {
+        await metricsServer?.close();
         logger.info("worker stopped");
         process.exit(0);
       },
@@ -39,7 +45,13 @@ async function main(): Promise<void> {
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
 
+  // Before any job is taken: a port in use stops the process while it holds nothing.
+  if (prom !== undefined) {
+    metricsServer = await startMetricsServer(prom.registry, config.worker.metricsPort, config.worker.metricsHost);
+    logger.info({ port: metricsServer.port }, `metrics on http://${config.worker.metricsHost}:${metricsServer.port}/metrics`);
+  }
   await service.start();
+  void warnUnlessNoeviction(service.redis, logger);
   for (const name of PROVIDERS) {
     const p = config.providers[name];
     // Never the key: only whether the provider is live or simulated, and where it is reached.

@@ -17,6 +17,17 @@ export interface JobOutcomeEvent {
   durationMs: number;
   /** 1-based attempt number. */
   attempt: number;
+  /** For a completed job: where its time went (the result's `timings`). */
+  timings?: JobTimings | undefined;
+}
+
+export interface JobTimings {
+  /** Created to first start. */
+  queuedMs: number;
+  /** Every provider call, repairs included. */
+  providerMs: number;
+  /** Schema compile, parse and validation. */
+  validateMs: number;
 }
 
 export interface ProviderCallEvent {

@@ -50,6 +50,8 @@ export interface WorkerService {
   readonly workers: ReadonlyMap<ProviderName, Worker<LlmqJob["data"], JobReturn, string>>;
   readonly adapters: ReadonlyMap<ProviderName, ProviderAdapter>;
   readonly feeder: BatchFeeder | undefined;
+  /** The shared connection (for startup checks; the service closes it). */
+  readonly redis: Redis;
   /** Resolves once every Worker is connected and taking jobs. */
   start(): Promise<void>;
   close(): Promise<void>;
@@ -147,7 +149,7 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
       }
     })());
 
-  return { workers, adapters, feeder, start, close };
+  return { workers, adapters, feeder, redis, start, close };
 }
 
 /** True if `p` settled within `ms`. */

@@ -71,7 +71,9 @@ export interface Config {
     concurrency: number;
     providerTimeoutMs: number;
     shutdownGraceMs: number;
+    /** Port of the worker's own /metrics server; 0 = no server. */
     metricsPort: number;
+    metricsHost: string;
     /** Longest wait a 429's retry-after may impose before the job is retried later instead. */
     maxRateLimitWaitMs: number;
     /** BullMQ lockDuration: a job whose worker died is considered stalled after this. */
@@ -233,6 +235,7 @@ export function parseConfig(env: Env): Config {
       providerTimeoutMs: r.int("PROVIDER_TIMEOUT_MS", 120_000, 100),
       shutdownGraceMs: r.int("WORKER_SHUTDOWN_GRACE_MS", 30_000, 0),
       metricsPort: r.int("WORKER_METRICS_PORT", 0, 0, 65535),
+      metricsHost: r.str("WORKER_METRICS_HOST", "0.0.0.0"),
       maxRateLimitWaitMs: r.int("MAX_RATE_LIMIT_WAIT_MS", 60_000, 0),
       lockDurationMs: r.int("WORKER_LOCK_DURATION_MS", 30_000, 500),
       stalledIntervalMs: r.int("WORKER_STALLED_INTERVAL_MS", 30_000, 100),
