@@ -55,14 +55,20 @@ function makeAjv(draft2020: boolean): Ajv {
   return ajv as Ajv;
 }
 
+/** Larger schemas are checked every time rather than kept as cache keys. */
+const CHECKED_CACHE_MAX_BYTES = 8 * 1024;
+
 export class SchemaGuard {
   private readonly draft07 = makeAjv(false);
   private readonly draft2020 = makeAjv(true);
   private readonly cache: Lru<string, Compiled>;
+  /** Schema JSON text that passed check() -> its canonical hash. */
+  private readonly checked: Lru<string, string>;
   compiles = 0;
 
   constructor(readonly limits: SchemaLimits = DEFAULT_SCHEMA_LIMITS) {
     this.cache = new Lru(limits.cacheSize, (_hash, c) => c.ajv.removeSchema(c.source));
+    this.checked = new Lru(limits.cacheSize);
   }
 
   get cacheSize(): number {
@@ -81,16 +87,23 @@ export class SchemaGuard {
     // Walk first: it stops at the depth and node limits, so nothing recursive below ever sees a hostile depth.
     const issues = this.walk(schema as Record<string, unknown>);
     if (issues.length > 0) throw invalid(`the schema is not acceptable: ${issues[0]?.path || "/"} ${issues[0]?.message}`, issues);
-    const bytes = Buffer.byteLength(JSON.stringify(schema), "utf8");
+    const text = JSON.stringify(schema);
+    const bytes = Buffer.byteLength(text, "utf8");
     if (bytes > this.limits.maxBytes) {
       throw invalid(`the schema is ${bytes} bytes; the limit is ${this.limits.maxBytes}`, [{ path: "", message: "too large" }]);
     }
+    // The same schema text passed meta-validation before: skip it and the canonical hash (a 10,000-item
+    // batch often carries one schema thousands of times; the guide's load sends the same few again and again).
+    const seen = bytes <= CHECKED_CACHE_MAX_BYTES ? this.checked.get(text) : undefined;
+    if (seen !== undefined) return { schema: schema as Record<string, unknown>, hash: seen };
     if (issues.length === 0) {
       const ajv = this.ajvFor(schema as Record<string, unknown>);
       if (ajv.validateSchema(stripIds(schema) as object) !== true) issues.push(...toIssues(ajv.errors ?? []));
     }
     if (issues.length > 0) throw invalid("the schema is not a valid JSON Schema", issues);
-    return { schema: schema as Record<string, unknown>, hash: hashJson(schema) };
+    const hash = hashJson(schema);
+    if (bytes <= CHECKED_CACHE_MAX_BYTES) this.checked.set(text, hash);
+    return { schema: schema as Record<string, unknown>, hash };
   }
 
   /** The compiled validator for a schema already checked; compiled once per content hash (LRU). */

@@ -53,7 +53,10 @@ export class BatchService {
     private readonly store: BatchStore,
     private readonly planner: JobRequestPlanner,
   ) {
-    this.validateItem = compileRequestValidator(BATCH_ITEM_SCHEMA);
+    // The item's envelope only: its body is checked by the planner against the same route schema that
+    // BATCH_ITEM_SCHEMA's allOf names (validating it twice cost a third of a 10,000-item submit).
+    const { allOf: _bodies, ...envelope } = BATCH_ITEM_SCHEMA;
+    this.validateItem = compileRequestValidator(envelope);
     // The JSON body minus `requests` (read apart, item by item): only `metadata`, as the shared schema has it.
     this.validateRest = compileRequestValidator({ type: "object", additionalProperties: false, properties: { metadata: BATCH_REQUEST_SCHEMA.properties.metadata } });
   }
