@@ -130,6 +130,27 @@ export function buildOpenApiDocument(config: Pick<Config, "version">): Record<st
         responses: { "200": { description: "OpenAPI 3.1.", content: { "application/json": { schema: { type: "object" } } } }, ...errors(401) },
       },
     },
+    "/livez": {
+      get: {
+        operationId: "getLiveness",
+        summary: "Liveness probe: the process answers. Never looks at Redis.",
+        tags: ["operations"],
+        security: [{}],
+        responses: { "200": { description: "Alive.", content: json({ type: "object", properties: { status: { const: "ok" } } }) } },
+      },
+    },
+    "/readyz": {
+      get: {
+        operationId: "getReadiness",
+        summary: "Readiness probe: Redis answers and a worker takes jobs; 503 while draining.",
+        tags: ["operations"],
+        security: [{}],
+        responses: {
+          "200": { description: "Ready.", content: json(ref("Readiness")) },
+          "503": { description: "Not ready (Redis down, no worker) or draining.", content: json(ref("Readiness")) },
+        },
+      },
+    },
     "/metrics": {
       get: {
         operationId: "getMetrics",

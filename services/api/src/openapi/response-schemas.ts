@@ -92,6 +92,16 @@ export const RESPONSE_SCHEMAS = {
     },
   },
   Models: { type: "object", required: ["models"], properties: { models: { type: "array", items: ref("Model") } } },
+  Readiness: {
+    type: "object",
+    required: ["status"],
+    properties: {
+      status: { type: "string", enum: ["ready", "not_ready", "draining"] },
+      redis: { type: "string", enum: ["up", "down"] },
+      workers: { type: "integer" },
+      reason: { type: "string" },
+    },
+  },
   Health: {
     type: "object",
     required: ["status"],
