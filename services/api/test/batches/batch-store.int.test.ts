@@ -1,0 +1,122 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { Redis, type ChainableCommander } from "ioredis";
+import {
+  BATCH_SCRIPTS,
+  activeBatchesKey,
+  batchKeySet,
+  batchResultLine,
+  createLogger,
+  encodeBatchEntry,
+  type BatchView,
+  type JobPayload,
+} from "@llmq/shared";
+import { BatchFeeder } from "../../../worker/src/index.js";
+import { BatchStore } from "../../src/batches/index.js";
+import { mixedItem, startBatchHarness, type BatchHarness } from "./harness.js";
+
+let h: BatchHarness | undefined;
+const extra: { close(): Promise<unknown> }[] = [];
+afterEach(async () => {
+  for (const x of extra.splice(0)) await x.close();
+  await h?.close();
+  h = undefined;
+});
+
+function payload(i: number): JobPayload {
+  return { type: "unstructured", model: "gpt-4o-mini", provider: "openai", owner: "alice", request_id: "r", created_at: Date.now(), messages: [{ role: "user", content: `item ${i}` }] };
+}
+
+async function batchKeys(harness: BatchHarness): Promise<string[]> {
+  const [, keys] = await harness.stack.redis.scan("0", "MATCH", `${harness.stack.config.redis.prefix}:batch*`, "COUNT", 100_000);
+  return keys;
+}
+
+describe("storing a batch is all or nothing", () => {
+  it("a connection lost before EXEC leaves no trace of the batch; the same MULTI exec'd stores all of it with exact counts", async () => {
+    h = await startBatchHarness("batch-crash-submit", { workers: 0 });
+    const id = `batch_${"ab".repeat(16)}`;
+    const n = 2500;
+    const batch = {
+      id,
+      owner: "alice",
+      createdAt: Date.now(),
+      total: n,
+      metadata: { k: "v" },
+      entries: { openai: Array.from({ length: n }, (_, i) => encodeBatchEntry(i, `c${i}`, { ...payload(i), batch_id: id, custom_id: `c${i}` })) },
+    };
+    // The API process "crashes" mid-submit: MULTI and every queued command reached Redis, EXEC never did.
+    // (ioredis without pipelining sends each command as it is queued; Redis answers QUEUED and holds it.)
+    const doomed = new Redis(h.stack.config.redis.url, { maxRetriesPerRequest: null });
+    await doomed.multi({ pipeline: false });
+    new BatchStore(doomed, h.stack.keys).queueCreate(doomed as unknown as ChainableCommander, batch);
+    expect(await doomed.ping()).toBe("QUEUED"); // every command above reached Redis and was queued
+    expect(await batchKeys(h)).toEqual([]); // nothing is visible while the transaction is open
+    doomed.disconnect();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await batchKeys(h)).toEqual([]);
+    expect(await h.stack.redis.zcard(activeBatchesKey(h.stack.keys, "openai"))).toBe(0);
+    expect((await h.stack.request(`/api/v1/batches/${id}`)).status).toBe(404);
+
+    // The same batch through the real path: everything, or (had EXEC failed) nothing.
+    await new BatchStore(h.stack.redis, h.stack.keys).create(batch);
+    const view = (await h.stack.request(`/api/v1/batches/${id}`)).body as BatchView;
+    expect(view.counts).toEqual({ total: n, queued: n, active: 0, completed: 0, failed: 0, cancelled: 0 });
+    expect(await h.stack.redis.llen(batchKeySet(h.stack.keys, id).pending.openai)).toBe(n);
+    expect(await h.stack.redis.zscore(activeBatchesKey(h.stack.keys, "openai"), id)).not.toBeNull();
+  });
+});
+
+describe("feeding is idempotent and the item steps are exactly-once", () => {
+  it("a chunk fed twice (a feeder that died between addBulk and its trim) runs each item once; re-fed after it finished, nothing runs again", async () => {
+    h = await startBatchHarness("batch-refeed", { workers: 0 });
+    const n = 50;
+    const items = Array.from({ length: n }, (_, i) => ({ ...mixedItem(i), body: { ...mixedItem(i).body, model: "gpt-4o-mini" } }));
+    const id = ((await h.submit(items)).body as BatchView).id;
+    const set = batchKeySet(h.stack.keys, id);
+    const entries = await h.stack.redis.lrange(set.pending.openai, 0, -1);
+    expect(entries).toHaveLength(n);
+
+    const feeder = new BatchFeeder({ config: h.stack.config, keys: h.stack.keys, redis: h.stack.redis.duplicate(), logger: createLogger({ service: "worker", level: "silent" }), providers: ["openai"] });
+    extra.push({ close: () => feeder.close() });
+    expect(await feeder.feed("openai")).toBe(n);
+    // The crash: the items are in BullMQ but were never trimmed from the batch.
+    await h.stack.redis.rpush(set.pending.openai, ...entries);
+    await h.stack.redis.zadd(activeBatchesKey(h.stack.keys, "openai"), Date.now(), id);
+    expect(await feeder.feed("openai")).toBe(n);
+    expect(await h.stack.queue("openai").getJobCounts("prioritized", "wait")).toEqual({ prioritized: n, wait: 0 });
+    expect((await h.stack.queue("openai").getJob(`${id}-7`))?.opts.priority).toBe(10);
+
+    await h.addWorker();
+    const { final } = await h.waitFinal(id);
+    expect(final.counts).toEqual({ total: n, queued: 0, active: 0, completed: n, failed: 0, cancelled: 0 });
+    expect(await h.stack.providerCalls()).toBe(n);
+
+    // Fed once more after everything finished (and BullMQ removed the finished jobs): re-added, skipped at start.
+    await h.stack.redis.rpush(set.pending.openai, ...entries);
+    await h.stack.redis.zadd(activeBatchesKey(h.stack.keys, "openai"), Date.now(), id);
+    await h.workers[0]?.feeder?.feed("openai");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await h.stack.queue("openai").getJobCounts("prioritized", "wait", "active")).toEqual({ prioritized: 0, wait: 0, active: 0 });
+    expect(await h.stack.providerCalls()).toBe(n);
+    expect((await h.view(id)).counts).toEqual(final.counts);
+    expect(await h.results(id)).toHaveLength(n);
+  });
+
+  it("the finish step stores an item once: a second finish (a stalled job finishing twice) changes nothing", async () => {
+    h = await startBatchHarness("batch-finish-once", { workers: 0 });
+    const id = ((await h.submit([mixedItem(0), mixedItem(3)])).body as BatchView).id;
+    const set = batchKeySet(h.stack.keys, id);
+    const ttl = h.stack.config.jobs.resultTtlS;
+    const line = batchResultLine({ status: "completed", custom_id: "item-0", job_id: `${id}-0` });
+    expect(await BATCH_SCRIPTS.startItem.run(h.stack.redis, set.scriptKeys, [0, Date.now(), ttl, id, "x"])).toBe("run");
+    expect((await h.view(id)).counts).toMatchObject({ queued: 1, active: 1 });
+    expect((await h.view(id)).status).toBe("in_progress");
+    expect(await BATCH_SCRIPTS.startItem.run(h.stack.redis, set.scriptKeys, [0, Date.now(), ttl, id, "x"])).toBe("run");
+    expect(await BATCH_SCRIPTS.finishItem.run(h.stack.redis, set.scriptKeys, [0, "c", line, Date.now(), ttl, id])).toBe(1);
+    expect(await BATCH_SCRIPTS.finishItem.run(h.stack.redis, set.scriptKeys, [0, "f", line, Date.now(), ttl, id])).toBe(0);
+    expect(await BATCH_SCRIPTS.startItem.run(h.stack.redis, set.scriptKeys, [0, Date.now(), ttl, id, "x"])).toBe("final_c");
+    expect((await h.view(id)).counts).toEqual({ total: 2, queued: 1, active: 0, completed: 1, failed: 0, cancelled: 0 });
+    expect(await h.stack.redis.llen(set.results)).toBe(1);
+    expect(await h.stack.redis.ttl(set.meta)).toBe(-1); // not finished: no TTL yet
+  });
+});
