@@ -23,5 +23,16 @@ export interface FinalJobRecord {
   custom_id?: string;
 }
 
-/** The message published on `keys.doneChannel()`: just the id; readers fetch the record. */
+/**
+ * The message published on `keys.doneChannel()`: the id, and readers fetch the record; or `${id}\n${record JSON}`,
+ * which saves each waiting reader that round trip (measured: about a fifth of the API's CPU per sync request).
+ * Readers accept both. A publisher should send the record along only when it is small (every API replica
+ * receives every message) and must still write it to `keys.result(id)` first.
+ */
 export type DoneMessage = string;
+
+/** Splits a done message into its id and, when it carries one, the record's JSON text. */
+export function parseDoneMessage(message: string): { id: string; recordJson: string | undefined } {
+  const nl = message.indexOf("\n");
+  return nl < 0 ? { id: message, recordJson: undefined } : { id: message.slice(0, nl), recordJson: message.slice(nl + 1) };
+}
