@@ -149,6 +149,19 @@ describe("async, polling and the 202 hand-over", () => {
     expect(s.runtime.deps.waiter.size).toBe(0);
   });
 
+  it("a done message that carries the record is answered without reading the result key", async () => {
+    s = await startStack("donerecord", { worker: false });
+    const pending = s.request("/api/v1/unstructured?wait=5", { body: { model: "gpt-4", prompt: "carried" } });
+    const job = await eventually(async () => (await s!.queue("openai").getJobs(["waiting"]))[0]);
+    const result = { id: job.id, type: "unstructured", model: "gpt-4", provider: "openai", simulated: true, output: "hi", finish_reason: "stop", usage: { input_tokens: 1, output_tokens: 1, total_tokens: 2 }, attempts: 1, repairs: 0, cached: false, timings: { queued_ms: 1, provider_ms: 2, validate_ms: 0, total_ms: 3 } };
+    const record = { id: job.id, type: "unstructured", owner: "alice", status: "completed", result, attempts: 1, created_at: 1, finished_at: 2 };
+    await s.redis.publish(s.keys.doneChannel(), `${job.id}\n${JSON.stringify(record)}`);
+    const r = await pending;
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual(result);
+    expect(await s.record(job.id!)).toBeNull();
+  });
+
   it("invalid wait or async values are a 400 naming the parameter", async () => {
     s = await startStack("waitbad", { worker: false });
     const r = await s.request("/api/v1/unstructured?wait=soon", { body: { model: "gpt-4", prompt: "x" } });

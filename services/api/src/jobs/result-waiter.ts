@@ -1,12 +1,13 @@
 import type { Redis } from "ioredis";
-import type { FinalJobRecord, Keys, Logger } from "@llmq/shared";
+import { parseDoneMessage, type FinalJobRecord, type Keys, type Logger } from "@llmq/shared";
 
 /**
  * How a sync request waits for its job: ONE subscription per API process on `keys.doneChannel()`, and a map
  * from job id to the requests waiting for it. Invariants this file keeps:
  * - `wait()` registers synchronously, so a caller that registers BEFORE `queue.add` cannot miss a job that
  *   finishes while the request is being set up (the worker writes the record, then publishes);
- * - done messages that arrive in one socket read are fetched with one MGET (microtask batching);
+ * - done messages that arrive in one socket read are fetched with one MGET (microtask batching), unless the
+ *   message carries the record itself (see DoneMessage);
  * - after the subscriber reconnects it re-subscribes, THEN re-reads every pending waiter's result key, so a
  *   result published while it was away is still delivered;
  * - every waiter ends exactly once: with its record, on its timeout, on `cancel`, or on `handOverAll`.
@@ -61,8 +62,13 @@ export class ResultWaiter {
     if (this.started) return;
     this.started = true;
     const channel = this.keys.doneChannel();
-    this.subscriber.on("message", (ch: string, id: string) => {
-      if (ch === channel && this.waiting.has(id)) this.enqueueFetch(id);
+    this.subscriber.on("message", (ch: string, message: string) => {
+      if (ch !== channel) return;
+      // The record may come along with the id (no MGET then); messages for other replicas' jobs cost one split.
+      const { id, recordJson } = parseDoneMessage(message);
+      if (!this.waiting.has(id)) return;
+      if (recordJson === undefined) this.enqueueFetch(id);
+      else this.deliver(id, recordJson);
     });
     let first = true;
     const subscribe = async (): Promise<void> => {
@@ -122,6 +128,18 @@ export class ResultWaiter {
     waiter.resolve(outcome);
   }
 
+  private deliver(id: string, raw: string): void {
+    let record: FinalJobRecord;
+    try {
+      record = JSON.parse(raw) as FinalJobRecord;
+    } catch {
+      this.logger.error({ job_id: id }, "job record is not JSON");
+      return;
+    }
+    const list = this.waiting.get(id);
+    if (list !== undefined) for (const w of [...list]) this.finish(id, w, { kind: "done", record });
+  }
+
   private enqueueFetch(id: string): void {
     this.toFetch.add(id);
     if (this.flushScheduled) return;
@@ -145,16 +163,7 @@ export class ResultWaiter {
       }
       chunk.forEach((id, n) => {
         const raw = values[n];
-        if (raw === null || raw === undefined) return;
-        let record: FinalJobRecord;
-        try {
-          record = JSON.parse(raw) as FinalJobRecord;
-        } catch {
-          this.logger.error({ job_id: id }, "stored job record is not JSON");
-          return;
-        }
-        const list = this.waiting.get(id);
-        if (list !== undefined) for (const w of [...list]) this.finish(id, w, { kind: "done", record });
+        if (raw !== null && raw !== undefined) this.deliver(id, raw);
       });
     }
   }
