@@ -1,0 +1,158 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { deletePrefix, freePort, testPrefix } from "@llmq/shared/testing";
+// Tests only: services never import each other.
+import { createSimulator, type Simulator } from "../../services/simulator/src/index.js";
+import { killAll, ROOT, startService, until, type Proc } from "./procs.js";
+
+/**
+ * /metrics from real processes: the API (dist/main.js) and a worker with WORKER_METRICS_PORT, fed through the
+ * API's own routes against the simulator. Also: every llmq_ series the Grafana dashboard queries is served.
+ */
+let sim: Simulator;
+let api: Proc;
+let worker: Proc;
+let apiUrl = "";
+let workerUrl = "";
+let prefix = "";
+const KEY = "metrics-key";
+
+beforeAll(async () => {
+  sim = createSimulator({});
+  const { url: simUrl } = await sim.listen(0, "127.0.0.1");
+  prefix = testPrefix("ops-metrics");
+  const env = { REDIS_URL: inject("redisUrl"), REDIS_PREFIX: prefix, PROVIDER_MODE: "simulate", SIMULATOR_URL: simUrl, LOG_LEVEL: "info" };
+  const [apiPort, metricsPort] = [await freePort(), await freePort()];
+  worker = startService("worker", { ...env, WORKER_METRICS_PORT: String(metricsPort), WORKER_METRICS_HOST: "127.0.0.1", WORKER_CONCURRENCY: "4", JOB_BACKOFF_MS: "0" });
+  api = startService("api", { ...env, API_KEY: KEY, HOST: "127.0.0.1", PORT: String(apiPort) });
+  await Promise.all([worker.logged(/^worker started$/), api.logged(/listening/)]);
+  apiUrl = `http://127.0.0.1:${apiPort}`;
+  workerUrl = `http://127.0.0.1:${metricsPort}`;
+});
+
+afterAll(async () => {
+  await killAll();
+  await sim.close();
+  const redis = new Redis(inject("redisUrl"));
+  await deletePrefix(redis, prefix);
+  await redis.quit();
+});
+
+async function post(path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(apiUrl + path, { method: "POST", headers: { "x-api-key": KEY, "content-type": "application/json" }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+async function scrape(url: string): Promise<string> {
+  const res = await fetch(`${url}/metrics`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+  return res.text();
+}
+
+/** The value of one sample, matched by name and a label subset; undefined when absent. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split("\n")) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = Object.fromEntries([...(m[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[3]);
+  }
+  return undefined;
+}
+
+const SCHEMA = { type: "object", properties: { name: { type: "string" }, age: { type: "integer" } }, required: ["name", "age"] };
+
+describe("a worker's /metrics (WORKER_METRICS_PORT)", () => {
+  it("counts jobs by outcome and code, splits job time, counts tokens, provider calls and repairs, and serves process metrics", async () => {
+    const text = { model: "gpt-3.5-turbo", prompt: `Write two sentences about queues ${prefix}` };
+    expect((await post("/api/v1/unstructured", text)).status).toBe(200);
+    expect((await post("/api/v1/unstructured", { ...text, prompt: `${text.prompt} again` })).status).toBe(200);
+    const repaired = await post("/api/v1/structured", { model: "gpt-3.5-turbo", prompt: `A user with name and age [[sim:bad-schema]] ${prefix}`, schema: SCHEMA });
+    expect(repaired.status).toBe(200);
+    expect(repaired.body.repairs).toBe(1);
+    const failed = await post("/api/v1/unstructured", { model: "gpt-4", prompt: `[[sim:400]] Say hello ${prefix}` });
+    expect(failed.status).toBe(502);
+
+    const m = await scrape(workerUrl);
+    for (const n of families(m)) workerFamilies.add(n);
+    expect(sample(m, "llmq_jobs_total", { provider: "openai", type: "unstructured", outcome: "completed", code: "none" })).toBe(2);
+    expect(sample(m, "llmq_jobs_total", { provider: "openai", type: "structured", outcome: "completed", code: "none" })).toBe(1);
+    expect(sample(m, "llmq_jobs_total", { provider: "openai", type: "unstructured", outcome: "failed", code: "PROVIDER_ERROR" })).toBe(1);
+    for (const phase of ["llmq_job_queue_wait_seconds", "llmq_job_provider_seconds", "llmq_job_validation_seconds"]) {
+      expect(sample(m, `${phase}_count`, { provider: "openai", type: "unstructured" }), phase).toBe(2);
+      expect(sample(m, `${phase}_count`, { provider: "openai", type: "structured" }), phase).toBe(1);
+    }
+    expect(sample(m, "llmq_job_provider_seconds_sum", { provider: "openai", type: "unstructured" })).toBeGreaterThan(0);
+    expect(sample(m, "llmq_tokens_total", { model: "gpt-3.5-turbo", direction: "input" })).toBeGreaterThan(0);
+    expect(sample(m, "llmq_tokens_total", { model: "gpt-3.5-turbo", direction: "output" })).toBeGreaterThan(0);
+    // Two unstructured calls, the structured job's first answer and its repair.
+    expect(sample(m, "llmq_provider_requests_total", { model: "gpt-3.5-turbo", result: "ok" })).toBe(4);
+    expect(sample(m, "llmq_provider_requests_total", { model: "gpt-4", result: "error" })).toBe(1);
+    expect(sample(m, "llmq_repairs_total", { model: "gpt-3.5-turbo" })).toBe(1);
+    expect(sample(m, "llmq_structured_outputs_total", { model: "gpt-3.5-turbo", repaired: "true" })).toBe(1);
+    // Node's process metrics, under the worker's prefix.
+    expect(sample(m, "llmq_worker_process_cpu_seconds_total")).toBeGreaterThan(0);
+    expect(sample(m, "llmq_worker_process_resident_memory_bytes")).toBeGreaterThan(0);
+    expect(m).toMatch(/^llmq_worker_nodejs_eventloop_lag_p99_seconds /m);
+    // Nothing without the llmq_ prefix.
+    for (const line of m.split("\n").filter((l) => l !== "" && !l.startsWith("#"))) expect(line).toMatch(/^llmq_/);
+
+    expect((await fetch(`${workerUrl}/livez`)).status).toBe(200);
+    expect((await fetch(`${workerUrl}/jobs`)).status).toBe(404);
+  });
+});
+
+describe("the API's /metrics", () => {
+  it("requests by route and status, cache hits and misses, queue depth by state and workers read on scrape, process metrics", async () => {
+    const body = { model: "gpt-3.5-turbo", prompt: `Cached hello ${prefix}`, cache: true };
+    expect((await post("/api/v1/unstructured", body)).status).toBe(200);
+    expect((await post("/api/v1/unstructured", body)).body.cached).toBe(true);
+
+    let m = await scrape(apiUrl);
+    expect(sample(m, "llmq_api_requests_total", { route: "/api/v1/unstructured", method: "POST", status: "200" })).toBeGreaterThanOrEqual(2);
+    expect(sample(m, "llmq_api_cache_requests_total", { outcome: "hit" })).toBe(1);
+    expect(sample(m, "llmq_api_cache_requests_total", { outcome: "miss" })).toBe(1);
+    expect(sample(m, "llmq_queue_workers", { queue: "jobs-openai" })).toBe(1);
+    expect(sample(m, "llmq_queue_jobs", { queue: "jobs-openai", state: "waiting" })).toBe(0);
+    expect(sample(m, "llmq_queue_jobs", { queue: "jobs-openai", state: "completed" })).toBeGreaterThan(0);
+    expect(sample(m, "llmq_queue_scrape_ok")).toBe(1);
+    expect(sample(m, "llmq_api_process_cpu_seconds_total")).toBeGreaterThan(0);
+    expect(m).toMatch(/^llmq_api_nodejs_heap_size_used_bytes /m);
+    for (const line of m.split("\n").filter((l) => l !== "" && !l.startsWith("#"))) expect(line).toMatch(/^llmq_/);
+
+    // With the worker gone, jobs wait: depth and workers follow on the next scrape.
+    expect((await worker.stop("SIGTERM")).code).toBe(0);
+    for (let i = 0; i < 3; i++) expect((await post("/api/v1/unstructured?async=true", { model: "gpt-4", prompt: `Later ${i} ${prefix}` })).status).toBe(202);
+    m = await until(async () => {
+      const t = await scrape(apiUrl);
+      return sample(t, "llmq_queue_jobs", { queue: "jobs-openai", state: "waiting" }) === 3 ? t : undefined;
+    }, "three waiting jobs in the scrape");
+    expect(sample(m, "llmq_queue_workers", { queue: "jobs-openai" })).toBe(0);
+  });
+});
+
+describe("ops/grafana/llmq-dashboard.json", () => {
+  it("queries only series that llmq serves", async () => {
+    const dashboard = JSON.parse(readFileSync(join(ROOT, "ops/grafana/llmq-dashboard.json"), "utf8")) as { panels: { title: string; targets?: { expr: string }[] }[] };
+    // The worker has stopped by now: its families were taken from its scrape in the first test.
+    expect(workerFamilies.size).toBeGreaterThan(0);
+    const names = new Set([...families(await scrape(apiUrl)), ...workerFamilies]);
+    const queried = new Set<string>();
+    for (const p of dashboard.panels) for (const t of p.targets ?? []) for (const [n] of t.expr.matchAll(/llmq_[a-z0-9_]+/g)) queried.add(n);
+    expect(queried.size).toBeGreaterThan(20);
+    for (const n of queried) {
+      const base = n.replace(/_(bucket|sum|count)$/, "");
+      expect(names.has(n) || names.has(base), `${n} is served`).toBe(true);
+    }
+  });
+});
+
+const workerFamilies = new Set<string>();
+
+/** Metric family names in a scrape (its # TYPE lines). */
+function families(text: string): string[] {
+  return text.split("\n").filter((l) => l.startsWith("# TYPE ")).map((l) => l.split(" ")[2]!);
+}
