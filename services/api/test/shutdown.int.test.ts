@@ -63,7 +63,7 @@ describe("API shutdown", () => {
     api!.kill("SIGTERM");
     const res = await pending;
     expect(res.status).toBe(200);
-    expect((await res.json()).type).toBe("unstructured");
+    expect(((await res.json()) as { type: string }).type).toBe("unstructured");
     expect(await exited).toBe(0);
   });
 
