@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import { AppError, PROVIDERS, hashJson, sha256Hex, type Config, type FinalJobRecord, type JobType, type ProviderName } from "@llmq/shared";
+import { AppError, PROVIDERS, hashJson, sha256Hex, type Config, type FinalJobRecord, type JobType } from "@llmq/shared";
 import type { ApiMetrics } from "../metrics/api-metrics.js";
-import type { JobQueues } from "./job-queues.js";
+import type { JobQueue, JobQueues } from "./job-queues.js";
 import type { JobRequestPlanner } from "./job-request.js";
 import type { JobStore } from "./job-store.js";
 import { queuedView, viewFromQueue, viewFromRecord, type JobView } from "./job-view.js";
@@ -28,7 +28,10 @@ export interface SubmitOptions {
   onAbort(cancel: () => void): void;
 }
 
-type Found = { record: FinalJobRecord } | { view: JobView; provider: ProviderName };
+type Found = { record: FinalJobRecord } | { view: JobView; job: QueuedJob };
+type QueuedJob = NonNullable<Awaited<ReturnType<JobQueue["getJob"]>>>;
+/** An Idempotency-Key this request holds: given back if its job cannot be enqueued. */
+type Claim = { keyHash: string; value: string };
 
 export class JobService {
   constructor(
@@ -45,15 +48,7 @@ export class JobService {
     const now = Date.now();
     const planned = await this.planner.plan(type, body, { owner: opts.owner, requestId: opts.requestId, now });
     this.assertRedis(opts.waitMs > 0);
-
-    const limit = this.config.api.rateLimitPerMin;
-    if (limit > 0) {
-      const retryAfter = await this.store.rateLimit(opts.owner, limit, now);
-      if (retryAfter > 0) {
-        this.metrics.rateLimited.inc();
-        throw new AppError("RATE_LIMITED", `more than ${limit} requests per minute for this key`, { details: { limit_per_min: limit, retry_after_s: retryAfter }, headers: { "Retry-After": String(retryAfter) } });
-      }
-    }
+    if (this.config.api.rateLimitPerMin > 0) await this.enforceRateLimit(opts.owner, now);
 
     if (planned.cacheKey !== undefined) {
       const hit = await this.store.cached(planned.cacheKey);
@@ -63,21 +58,11 @@ export class JobService {
     }
 
     const jobId = randomUUID();
-    let idem: { keyHash: string; value: string } | undefined;
+    let idem: Claim | undefined;
     if (opts.idempotencyKey !== undefined) {
-      const keyHash = sha256Hex(opts.idempotencyKey);
-      const requestHash = hashJson({ type, body });
-      const value = `${jobId} ${requestHash}`;
-      const existing = await this.store.claimIdempotency(opts.owner, keyHash, value, this.config.api.idempotencyTtlS);
-      if (existing !== undefined) {
-        const [existingId = "", existingHash] = existing.split(" ");
-        if (existingHash !== requestHash) {
-          throw new AppError("IDEMPOTENCY_CONFLICT", "this Idempotency-Key was used with a different request", { details: { job_id: existingId } });
-        }
-        this.metrics.idempotentReplays.inc();
-        return this.answerExisting(existingId, type, opts, now);
-      }
-      idem = { keyHash, value };
+      const claim = await this.claimIdempotency(opts.owner, opts.idempotencyKey, jobId, { type, body });
+      if ("existingId" in claim) return this.answerExisting(claim.existingId, type, opts, now);
+      idem = claim;
     }
 
     const pending = opts.waitMs > 0 ? this.waiter.wait(jobId, opts.waitMs) : undefined;
@@ -92,6 +77,32 @@ export class JobService {
     if (pending === undefined) return { kind: "accepted", view: queuedView(jobId, type, now), replayed: false };
     opts.onAbort(pending.cancel);
     return this.settle(jobId, type, opts.owner, pending, now, false);
+  }
+
+  private async enforceRateLimit(owner: string, now: number): Promise<void> {
+    const limit = this.config.api.rateLimitPerMin;
+    const retryAfter = await this.store.rateLimit(owner, limit, now);
+    if (retryAfter === 0) return;
+    this.metrics.rateLimited.inc();
+    throw new AppError("RATE_LIMITED", `more than ${limit} requests per minute for this key`, {
+      details: { limit_per_min: limit, retry_after_s: retryAfter },
+      headers: { "Retry-After": String(retryAfter) },
+    });
+  }
+
+  /** Claims an Idempotency-Key for `jobId`, or names the job that holds it (same request) or refuses (another). */
+  private async claimIdempotency(owner: string, key: string, jobId: string, request: unknown): Promise<Claim | { existingId: string }> {
+    const keyHash = sha256Hex(key);
+    const requestHash = hashJson(request);
+    const value = `${jobId} ${requestHash}`;
+    const existing = await this.store.claimIdempotency(owner, keyHash, value, this.config.api.idempotencyTtlS);
+    if (existing === undefined) return { keyHash, value };
+    const [existingId = "", existingHash] = existing.split(" ");
+    if (existingHash !== requestHash) {
+      throw new AppError("IDEMPOTENCY_CONFLICT", "this Idempotency-Key was used with a different request", { details: { job_id: existingId } });
+    }
+    this.metrics.idempotentReplays.inc();
+    return { existingId };
   }
 
   /** GET /jobs/{id}. */
@@ -111,7 +122,7 @@ export class JobService {
       throw notCancellable(id, found.record.status);
     }
     if (found.view.status !== "queued") throw notCancellable(id, found.view.status);
-    const job = await this.queues[found.provider].getJob(id);
+    const job = found.job;
     const record: FinalJobRecord = {
       id,
       type: found.view.type,
@@ -120,8 +131,8 @@ export class JobService {
       attempts: found.view.attempts,
       created_at: found.view.created_at,
       finished_at: Date.now(),
-      ...(job?.data.batch_id !== undefined && { batch_id: job.data.batch_id }),
-      ...(job?.data.custom_id !== undefined && { custom_id: job.data.custom_id }),
+      ...(job.data.batch_id !== undefined && { batch_id: job.data.batch_id }),
+      ...(job.data.custom_id !== undefined && { custom_id: job.data.custom_id }),
     };
     if (!(await this.store.writeCancelled(record, this.config.jobs.resultTtlS))) {
       const final = await this.store.record(id);
@@ -130,7 +141,7 @@ export class JobService {
     }
     // A worker that took the job meanwhile holds its lock: remove() fails, and the worker skips it because
     // the record says cancelled.
-    await job?.remove().catch(() => undefined);
+    await job.remove().catch(() => undefined);
     return viewFromRecord(record);
   }
 
@@ -168,17 +179,15 @@ export class JobService {
     if (!JOB_ID.test(id)) return undefined;
     const [record, ...jobs] = await Promise.all([this.store.record(id), ...PROVIDERS.map((p) => this.queues[p].getJob(id))]);
     if (record !== undefined) return record.owner === owner ? { record } : undefined;
-    const at = jobs.findIndex((j) => j !== undefined);
-    const job = jobs[at];
-    const provider = PROVIDERS[at];
-    if (job === undefined || provider === undefined || job.data.owner !== owner) return undefined;
+    const job = jobs.find((j) => j !== undefined);
+    if (job === undefined || job.data.owner !== owner) return undefined;
     const state = await job.getState();
     if (state === "completed" || state === "failed") {
       // The worker writes the record before it completes the job in BullMQ: read it again.
       const late = await this.store.record(id);
       if (late !== undefined) return { record: late };
     }
-    return state === "unknown" ? undefined : { view: viewFromQueue(job, state), provider };
+    return state === "unknown" ? undefined : { view: viewFromQueue(job, state), job };
   }
 
   /** Fails fast (no round trip) when the queue connection, or for a sync wait the result subscription, is down. */
