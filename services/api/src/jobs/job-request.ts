@@ -14,6 +14,7 @@ import {
   type RequestValidator,
   type SchemaGuard,
 } from "@llmq/shared";
+import { invalidBody } from "../http/body.js";
 import type { SchemaService } from "../schemas/schema-service.js";
 
 /**
@@ -55,7 +56,7 @@ export class JobRequestPlanner {
 
   async plan(type: JobType, raw: unknown, ctx: RequestContext): Promise<PlannedJob> {
     const issues = this.validators[type](raw);
-    if (issues !== undefined) throw new AppError("INVALID_REQUEST", `the request body is invalid: ${issues[0]?.path || "body"} ${issues[0]?.message}`, { details: { errors: issues } });
+    if (issues !== undefined) throw invalidBody(issues);
     const body = raw as JobRequestBody;
     const model = this.model(body, type);
 

@@ -1,5 +1,6 @@
 import type { Request, RequestHandler, Response, Router } from "express";
 import { AppError, type Config, type FinalJobRecord, type JobType, type Timings } from "@llmq/shared";
+import { jsonBody } from "../http/body.js";
 import { waitMs } from "../http/wait-mode.js";
 import type { ApiMetrics } from "../metrics/api-metrics.js";
 import type { JobAnswer, JobService } from "./job-service.js";
@@ -73,15 +74,6 @@ function serverTiming(t: Timings): string {
 
 function apiTiming(res: Response): string {
   return `total;dur=${(performance.now() - res.locals.startedAt).toFixed(1)}`;
-}
-
-/** express.json() leaves the body undefined when the request is not JSON. */
-export function jsonBody(req: Request): unknown {
-  if (req.body !== undefined) return req.body;
-  if (req.headers["content-type"] !== undefined) {
-    throw new AppError("UNSUPPORTED_MEDIA_TYPE", "send the body as JSON with Content-Type: application/json");
-  }
-  throw new AppError("INVALID_REQUEST", "a JSON body is required (Content-Type: application/json)", { details: { errors: [{ path: "", message: "is required" }] } });
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;

@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response, Router } from "express";
-import { AppError, SCHEMA_REGISTRATION_SCHEMA, compileRequestValidator, type SchemaRegistrationBody } from "@llmq/shared";
-import { jsonBody } from "../jobs/job-routes.js";
+import { SCHEMA_REGISTRATION_SCHEMA, compileRequestValidator, type SchemaRegistrationBody } from "@llmq/shared";
+import { invalidBody, jsonBody } from "../http/body.js";
 import type { SchemaService } from "./schema-service.js";
 
 export function mountSchemaRoutes(router: Router, service: SchemaService, json: RequestHandler): void {
@@ -9,7 +9,7 @@ export function mountSchemaRoutes(router: Router, service: SchemaService, json: 
   router.post("/api/v1/schemas", json, async (req: Request, res: Response) => {
     const body = jsonBody(req);
     const issues = validate(body);
-    if (issues !== undefined) throw new AppError("INVALID_REQUEST", `the request body is invalid: ${issues[0]?.path || "body"} ${issues[0]?.message}`, { details: { errors: issues } });
+    if (issues !== undefined) throw invalidBody(issues);
     const { name, schema } = body as SchemaRegistrationBody;
     const entry = await service.register(res.locals.owner, name, schema);
     res.status(201).setHeader("Location", `/api/v1/schemas/${entry.id}`);
