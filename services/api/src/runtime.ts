@@ -10,6 +10,7 @@ import {
 } from "@llmq/shared";
 import type { AppDeps } from "./app.js";
 import { closeJobQueues, createJobQueues } from "./jobs/job-queues.js";
+import { throttledWarn } from "./log-throttle.js";
 import { ResultWaiter } from "./jobs/result-waiter.js";
 import { createApiMetrics } from "./metrics/api-metrics.js";
 import { registerQueueMetrics } from "./metrics/queue-metrics.js";
@@ -32,8 +33,8 @@ export interface ApiRuntime {
 export function createApiRuntime(config: Config, logger: Logger, options: { defaultMetrics?: boolean } = {}): ApiRuntime {
   const redis = createProducerConnection(config.redis.url, { connectionName: "llmq-api", enableAutoPipelining: true });
   const subscriber = createWorkerConnection(config.redis.url, { connectionName: "llmq-api-results", autoResubscribe: false });
-  redis.on("error", throttled(logger, "redis connection error"));
-  subscriber.on("error", throttled(logger, "redis subscriber error"));
+  redis.on("error", throttledWarn(logger, "redis connection error"));
+  subscriber.on("error", throttledWarn(logger, "redis subscriber error"));
   const metrics = createApiMetrics(options);
   const waiter = new ResultWaiter(subscriber, redis, createKeys(config.redis.prefix), logger, (n) => metrics.syncWaiters.set(n));
   const queues = createJobQueues(redis, config, logger);
@@ -70,15 +71,5 @@ export function createApiRuntime(config: Config, logger: Logger, options: { defa
       })();
       return closing;
     },
-  };
-}
-
-function throttled(logger: Logger, message: string): (err: Error) => void {
-  let last = 0;
-  return (err) => {
-    const now = Date.now();
-    if (now - last < 10_000) return;
-    last = now;
-    logger.warn({ err: err.message }, message);
   };
 }

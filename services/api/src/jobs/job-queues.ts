@@ -1,6 +1,7 @@
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { PROVIDERS, QUEUE_NAMES, defaultJobOptions, type Config, type JobPayload, type JobType, type Logger, type ProviderName } from "@llmq/shared";
+import { throttledWarn } from "../log-throttle.js";
 
 /** One BullMQ queue per provider, all on the API's one fail-fast producer connection. */
 export type JobQueue = Queue<JobPayload, unknown, JobType>;
@@ -15,7 +16,7 @@ export function createJobQueues(redis: Redis, config: Config, logger: Logger): J
       // Merged into every add: the API passes only the job id per request.
       defaultJobOptions: defaultJobOptions(config),
     });
-    queue.on("error", throttledErrorLog(logger, QUEUE_NAMES[provider]));
+    queue.on("error", throttledWarn(logger, "queue error", { queue: QUEUE_NAMES[provider] }));
     queues[provider] = queue;
   }
   return queues;
@@ -23,15 +24,4 @@ export function createJobQueues(redis: Redis, config: Config, logger: Logger): J
 
 export async function closeJobQueues(queues: JobQueues): Promise<void> {
   await Promise.allSettled(Object.values(queues).map((q) => q.close()));
-}
-
-/** A Redis outage makes every queue emit an error per reconnect attempt: one line per queue per 10 s is enough. */
-function throttledErrorLog(logger: Logger, queue: string): (err: Error) => void {
-  let last = 0;
-  return (err) => {
-    const now = Date.now();
-    if (now - last < 10_000) return;
-    last = now;
-    logger.warn({ queue, err: err.message }, "queue error");
-  };
 }
