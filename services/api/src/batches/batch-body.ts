@@ -1,5 +1,6 @@
 import type { Request } from "express";
 import { AppError } from "@llmq/shared";
+import { invalidBody } from "../http/body.js";
 
 /**
  * Reads the body of POST /api/v1/batches, with the batch route's own limit (BATCH_BODY_LIMIT; every other
@@ -32,6 +33,8 @@ export function batchBodyFormat(req: Request): "json" | "ndjson" {
 
 export async function readBatchBody(req: Request, limits: BodyLimits): Promise<BatchBody> {
   const format = batchBodyFormat(req);
+  // A body parser mounted before this route would have drained the stream already.
+  if (req.readableEnded) throw new AppError("INTERNAL", "the batch body was consumed before the batch route read it");
   const encoding = req.headers["content-encoding"];
   if (encoding !== undefined && encoding !== "identity") throw new AppError("UNSUPPORTED_MEDIA_TYPE", `Content-Encoding ${encoding.slice(0, 40)} is not supported`);
   const declared = Number(req.headers["content-length"] ?? 0);
@@ -53,12 +56,10 @@ async function readJson(req: Request, limits: BodyLimits): Promise<BatchBody> {
   } catch (err) {
     throw new AppError("INVALID_JSON", "the body is not valid JSON", { details: { reason: (err as Error).message.slice(0, 200) } });
   }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new AppError("INVALID_REQUEST", "the body must be an object {requests: [...], metadata?}", { details: { errors: [{ path: "", message: "must be object" }] } });
-  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) throw invalidBody([{ path: "", message: "must be object {requests: [...], metadata?}" }]);
   const { requests, ...rest } = body as Record<string, unknown>;
-  if (requests === undefined) throw new AppError("INVALID_REQUEST", "the request body is invalid: /requests is required", { details: { errors: [{ path: "/requests", message: "is required" }] } });
-  if (!Array.isArray(requests)) throw new AppError("INVALID_REQUEST", "the request body is invalid: /requests must be array", { details: { errors: [{ path: "/requests", message: "must be array" }] } });
+  if (requests === undefined) throw invalidBody([{ path: "/requests", message: "is required" }]);
+  if (!Array.isArray(requests)) throw invalidBody([{ path: "/requests", message: "must be array" }]);
   if (requests.length > limits.maxItems) throw tooMany(requests.length, limits.maxItems);
   return { format: "json", items: requests, rest };
 }

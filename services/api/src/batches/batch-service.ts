@@ -15,6 +15,7 @@ import {
   type RequestValidator,
   type SchemaIssue,
 } from "@llmq/shared";
+import { invalidBody } from "../http/body.js";
 import type { JobRequestPlanner } from "../jobs/job-request.js";
 import type { BatchBody } from "./batch-body.js";
 import type { BatchStore } from "./batch-store.js";
@@ -64,7 +65,7 @@ export class BatchService {
   async submit(body: BatchBody, ctx: BatchContext): Promise<BatchView> {
     const now = Date.now();
     const metadata = this.metadata(body);
-    if (body.items.length === 0) throw invalid([{ path: "/requests", message: "must NOT have fewer than 1 items" }]);
+    if (body.items.length === 0) throw invalidBody([{ path: "/requests", message: "must NOT have fewer than 1 items" }]);
     const id = `batch_${randomUUID().replaceAll("-", "")}`;
 
     // The synchronous part of each call (shape, duplicate custom_id) runs in item order; plans that read a
@@ -124,7 +125,7 @@ export class BatchService {
   private metadata(body: BatchBody): Record<string, string> | undefined {
     if (body.rest === undefined) return undefined;
     const issues = this.validateRest(body.rest);
-    if (issues !== undefined) throw invalid(issues);
+    if (issues !== undefined) throw invalidBody(issues);
     return body.rest.metadata as Record<string, string> | undefined;
   }
 
@@ -167,10 +168,6 @@ function itemError(index: number, customId: string | undefined, err: AppError, b
   const code = err.status === 400 ? "INVALID_REQUEST" : err.code;
   const label = customId === undefined ? `item ${index}` : `item ${index} (custom_id "${customId.slice(0, 100)}")`;
   return new ItemError(new AppError(code, `${label}: ${err.message}`, { details }));
-}
-
-function invalid(issues: SchemaIssue[]): AppError {
-  return new AppError("INVALID_REQUEST", `the request body is invalid: ${issues[0]?.path || "body"} ${issues[0]?.message}`, { details: { errors: issues } });
 }
 
 function notFound(id: string): AppError {
