@@ -8,8 +8,8 @@ import { PROVIDERS, type ProviderName } from "../contracts/providers.js";
  * - `pending:<provider>`: the items not yet handed to BullMQ, one encoded entry each (batch-entry.ts), oldest first;
  * - `state`: item index -> a (started) | c (completed) | f (failed) | x (cancelled); absent = queued;
  * - `results`: one NDJSON line per finished item, in finishing order.
- * Per provider: a sorted set of the batches with pending items (score: created_at), the feeders' lock, and one
- * channel that wakes the feeders when a batch arrives.
+ * Per provider: a sorted set of the batches with pending items (score: created_at) and the feeders' lock; one
+ * sorted set of unfinished batches; one channel that wakes the feeders when a batch arrives.
  */
 export interface BatchKeySet {
   meta: string;
@@ -18,7 +18,8 @@ export interface BatchKeySet {
   pending: Record<ProviderName, string>;
   /**
    * Every key the batch scripts touch, in the order they expect: meta, state, results, the pending lists,
-   * then the active sets (in PROVIDERS order). One list, so a script never reaches a key it was not given.
+   * the active sets (in PROVIDERS order), then the set of unfinished batches. One list, so a script never
+   * reaches a key it was not given.
    */
   scriptKeys: string[];
 }
@@ -36,13 +37,23 @@ export function batchKeySet(keys: Keys, batchId: string): BatchKeySet {
     state,
     results,
     pending,
-    scriptKeys: [meta, state, results, ...PROVIDERS.map((p) => pending[p]), ...PROVIDERS.map((p) => activeBatchesKey(keys, p))],
+    scriptKeys: [meta, state, results, ...PROVIDERS.map((p) => pending[p]), ...PROVIDERS.map((p) => activeBatchesKey(keys, p)), runningBatchesKey(keys)],
   };
 }
 
 /** Batches that still have items for this provider's queue, oldest first. */
 export function activeBatchesKey(keys: Keys, provider: ProviderName): string {
   return keys.custom(`batches:active:${provider}`);
+}
+
+/** Every batch not finished yet (score: created_at), for the workers' reconciliation pass. */
+export function runningBatchesKey(keys: Keys): string {
+  return keys.custom("batches:running");
+}
+
+/** Held (SET NX PX) by the one worker running a reconciliation pass. */
+export function reconcileLockKey(keys: Keys): string {
+  return keys.custom("batches:reconcile-lock");
 }
 
 /** Held (SET NX PX) by the one feeder moving items into this provider's queue. */

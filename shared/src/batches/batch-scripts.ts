@@ -8,11 +8,12 @@ import type { ChainableCommander, Redis } from "ioredis";
  * after every script, and a reader (HGETALL) never sees a half-applied step. The per-item `state` hash makes
  * every step idempotent: a stalled job run twice, a retry, or an item fed twice changes nothing the second time.
  *
- * KEYS are always `batchKeySet(...).scriptKeys`: 1 meta, 2 state, 3 results, 4–6 pending lists, 7–9 active sets.
+ * KEYS are always `batchKeySet(...).scriptKeys`: 1 meta, 2 state, 3 results, 4–6 pending lists, 7–9 active sets,
+ * 10 the set of unfinished batches.
  */
 
 // When every item is final: the final status, finished_at, the result TTL on the batch's keys, and the batch
-// leaves the feeders' sets. A cancel that cancelled nothing (every item had started) ends as completed*.
+// leaves the feeders' sets and the unfinished set. A cancel that cancelled nothing (every item had started) ends as completed*.
 const FINISH_IF_DONE = `
 local function finish_if_done(now, ttl, batch_id)
   local c = redis.call('HMGET', KEYS[1], 'total', 'completed', 'failed', 'cancelled', 'cancel_requested_at', 'finished_at')
@@ -24,7 +25,7 @@ local function finish_if_done(now, ttl, batch_id)
   if c[5] and cancelled > 0 then status = 'cancelled' elseif failed > 0 then status = 'completed_with_errors' end
   redis.call('HSET', KEYS[1], 'status', status, 'finished_at', now)
   for i = 1, 6 do redis.call('EXPIRE', KEYS[i], ttl) end
-  for i = 7, 9 do redis.call('ZREM', KEYS[i], batch_id) end
+  for i = 7, 10 do redis.call('ZREM', KEYS[i], batch_id) end
   return 1
 end
 `;

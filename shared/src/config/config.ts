@@ -66,6 +66,8 @@ export interface Config {
     feedIntervalMs: number;
     /** Feed a provider's queue while fewer jobs than this wait in it; 0 = max(100, 2 × that provider's concurrency). */
     feedLowWater: number;
+    /** How often one worker looks for batch items BullMQ failed without the runner (stalled too often). */
+    reconcileIntervalMs: number;
   };
   worker: {
     concurrency: number;
@@ -229,6 +231,7 @@ export function parseConfig(env: Env): Config {
       bodyLimitBytes: sizeBytes(r, "BATCH_BODY_LIMIT", 64 * 1024 * 1024),
       feedIntervalMs: r.int("BATCH_FEED_INTERVAL_MS", 100, 10, 60_000),
       feedLowWater: r.int("BATCH_FEED_LOW_WATER", 0, 0, 100_000),
+      reconcileIntervalMs: r.int("BATCH_RECONCILE_INTERVAL_MS", 30_000, 100),
     },
     worker: {
       concurrency,

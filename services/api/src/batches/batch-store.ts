@@ -6,13 +6,15 @@ import {
   activeBatchesKey,
   batchKeySet,
   batchWakeChannel,
+  runningBatchesKey,
   type Keys,
   type ProviderName,
 } from "@llmq/shared";
 
 /**
  * A batch's Redis state (layout: @llmq/shared batch-keys.ts). Invariant: a batch is stored in ONE MULTI
- * (meta hash with its counts, every pending entry, its place in the feeders' sets, the wake message). Redis
+ * (meta hash with its counts, every pending entry, its place in the feeders' sets and the unfinished set, the
+ * wake message). Redis
  * applies a MULTI whole or not at all: a connection that dies before EXEC leaves no key, so there is never a
  * batch whose counts disagree with the items stored. After that, only the Lua scripts change counts.
  */
@@ -59,6 +61,7 @@ export class BatchStore {
       for (let i = 0; i < entries.length; i += PUSH_CHUNK) multi.rpush(set.pending[provider], ...entries.slice(i, i + PUSH_CHUNK));
       multi.zadd(activeBatchesKey(this.keys, provider), batch.createdAt, batch.id);
     }
+    multi.zadd(runningBatchesKey(this.keys), batch.createdAt, batch.id);
     multi.publish(batchWakeChannel(this.keys), providers.join(","));
     return multi;
   }

@@ -10,6 +10,7 @@ import {
   type BatchView,
   type JobPayload,
 } from "@llmq/shared";
+import { UnrecoverableError, Worker } from "bullmq";
 import { BatchFeeder } from "../../../worker/src/index.js";
 import { BatchStore } from "../../src/batches/index.js";
 import { mixedItem, startBatchHarness, type BatchHarness } from "./harness.js";
@@ -118,5 +119,33 @@ describe("feeding is idempotent and the item steps are exactly-once", () => {
     expect((await h.view(id)).counts).toEqual({ total: 2, queued: 1, active: 0, completed: 1, failed: 0, cancelled: 0 });
     expect(await h.stack.redis.llen(set.results)).toBe(1);
     expect(await h.stack.redis.ttl(set.meta)).toBe(-1); // not finished: no TTL yet
+  });
+
+  it("items BullMQ failed without the runner (a job that stalled too often) are stored as failed by the reconciliation pass, and the batch finishes", async () => {
+    h = await startBatchHarness("batch-reconcile", { workers: 0, env: { BATCH_RECONCILE_INTERVAL_MS: "200" } });
+    const n = 6;
+    const items = Array.from({ length: n }, (_, i) => ({ ...mixedItem(i), body: { ...mixedItem(i).body, model: "gpt-4o-mini" } }));
+    const id = ((await h.submit(items)).body as BatchView).id;
+    // Not llmq's runner: a bare BullMQ worker whose every job fails, as BullMQ fails a job that stalled too often.
+    const connection = new Redis(h.stack.config.redis.url, { maxRetriesPerRequest: null });
+    const rogue = new Worker("jobs-openai", async () => { throw new UnrecoverableError("job stalled more than allowable limit"); }, { connection, prefix: h.stack.config.redis.prefix, autorun: false });
+    rogue.on("error", () => undefined);
+    const feeder = new BatchFeeder({ config: h.stack.config, keys: h.stack.keys, redis: h.stack.redis.duplicate(), logger: createLogger({ service: "worker", level: "silent" }), providers: ["openai"] });
+    expect(await feeder.feed("openai")).toBe(n);
+    await feeder.close();
+    void rogue.run();
+    for (let t = 0; t < 200 && ((await h.stack.queue("openai").getJobCounts("failed")).failed ?? 0) < n; t++) await new Promise((r) => setTimeout(r, 25));
+    await rogue.close();
+    await connection.quit();
+    expect((await h.view(id)).counts).toMatchObject({ queued: n, failed: 0 });
+
+    await h.addWorker({ BATCH_RECONCILE_INTERVAL_MS: "200" });
+    const { final } = await h.waitFinal(id, 10_000);
+    expect(final).toMatchObject({ status: "completed_with_errors", counts: { total: n, failed: n, queued: 0, active: 0, completed: 0 } });
+    const lines = await h.results(id);
+    expect(lines).toHaveLength(n);
+    for (const line of lines) expect(line).toMatchObject({ status: "failed", error: { code: "INTERNAL", message: expect.stringContaining("stalled more than allowable limit") } });
+    expect(await h.stack.providerCalls()).toBe(0);
+    expect(await h.stack.redis.zscore(`${h.stack.config.redis.prefix}:batches:running`, id)).toBeNull();
   });
 });

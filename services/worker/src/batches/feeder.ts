@@ -21,6 +21,7 @@ import {
   type Logger,
   type ProviderName,
 } from "@llmq/shared";
+import { reconcileBatches } from "./reconciler.js";
 
 /**
  * Moves batch items from their batch's pending lists into the provider queues, a chunk at a time, while a
@@ -34,7 +35,8 @@ import {
  * item-state script skips for items that already ran. Duplicates are possible; losses are not.
  *
  * One feeder per worker process; the lock makes at most one of them feed a given provider at a time. It runs
- * every BATCH_FEED_INTERVAL_MS, and at once when an API publishes a new batch on `batchWakeChannel`.
+ * every BATCH_FEED_INTERVAL_MS, and at once when an API publishes a new batch on `batchWakeChannel`. It also
+ * runs the reconciliation pass (reconciler.ts) every BATCH_RECONCILE_INTERVAL_MS.
  */
 export interface FeederOptions {
   config: Config;
@@ -55,6 +57,8 @@ export class BatchFeeder {
   private readonly again = new Set<ProviderName>();
   private subscriber: Redis | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private reconcileTimer: NodeJS.Timeout | undefined;
+  private reconciling: Promise<number> | undefined;
   private closing: Promise<void> | undefined;
   private readonly jobOptions;
 
@@ -91,6 +95,21 @@ export class BatchFeeder {
     }, this.opts.config.batch.feedIntervalMs);
     this.timer.unref();
     for (const p of this.queues.keys()) this.kick(p);
+    this.reconcileTimer = setInterval(() => void this.reconcile(), this.opts.config.batch.reconcileIntervalMs);
+    this.reconcileTimer.unref();
+  }
+
+  /** One reconciliation pass (reconciler.ts), unless one is running; never throws. */
+  async reconcile(): Promise<number> {
+    if (this.reconciling !== undefined || this.closing !== undefined) return 0;
+    const { redis, keys, config, logger } = this.opts;
+    this.reconciling = reconcileBatches({ redis, keys, config, logger, queues: this.queues }, randomUUID())
+      .catch((err: unknown) => {
+        logger.warn({ err: (err as Error).message }, "batch reconciliation failed; retrying on the next interval");
+        return 0;
+      })
+      .finally(() => (this.reconciling = undefined));
+    return this.reconciling;
   }
 
   /** Starts a pass for the provider, or asks the running one to go again when it ends. */
@@ -180,7 +199,8 @@ export class BatchFeeder {
   close(): Promise<void> {
     this.closing ??= (async () => {
       if (this.timer !== undefined) clearInterval(this.timer);
-      await Promise.allSettled([...this.passes.values()]);
+      if (this.reconcileTimer !== undefined) clearInterval(this.reconcileTimer);
+      await Promise.allSettled([...this.passes.values(), this.reconciling]);
       await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
       await closeQuietly(this.subscriber);
     })();

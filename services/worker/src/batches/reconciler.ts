@@ -1,0 +1,64 @@
+import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { PROVIDERS, batchKeySet, parseBatchItemJobId, reconcileLockKey, runningBatchesKey, type Config, type Keys, type Logger, type ProviderName } from "@llmq/shared";
+import { failLostBatchItem } from "./batch-item.js";
+
+/**
+ * The one way a batch item can end without the runner storing it: BullMQ itself moves a job to failed when it
+ * stalled more than `maxStalledCount` times (its workers died holding it), and no processor code runs. Its
+ * batch would wait for it forever. So, every BATCH_RECONCILE_INTERVAL_MS, one worker (a lock) looks at the
+ * unfinished batches that have nothing left to feed, finds their jobs in the provider queues' failed sets, and
+ * stores each one whose item is not final yet as a failed item. The finish script is idempotent: an item the
+ * runner did store is left as it is.
+ */
+export interface ReconcileDeps {
+  config: Config;
+  redis: Redis;
+  keys: Keys;
+  queues: ReadonlyMap<ProviderName, Queue>;
+  logger: Logger;
+}
+
+/** Unfinished batches looked at per pass, oldest first. */
+const BATCHES_PER_PASS = 100;
+
+export async function reconcileBatches(deps: ReconcileDeps, token: string): Promise<number> {
+  const { redis, keys, config } = deps;
+  const lock = reconcileLockKey(keys);
+  if ((await redis.set(lock, token, "PX", config.batch.reconcileIntervalMs, "NX")) !== "OK") return 0;
+  let stored = 0;
+  for (const batchId of await redis.zrange(runningBatchesKey(keys), "0", String(BATCHES_PER_PASS - 1))) {
+    const set = batchKeySet(keys, batchId);
+    const pending = await Promise.all(PROVIDERS.map((p) => redis.llen(set.pending[p])));
+    if (pending.some((n) => n > 0)) continue;
+    for (const [provider, queue] of deps.queues) stored += await failLostJobs(deps, batchId, provider, queue);
+  }
+  return stored;
+}
+
+async function failLostJobs(deps: ReconcileDeps, batchId: string, provider: ProviderName, queue: Queue): Promise<number> {
+  const { redis, keys, config, logger } = deps;
+  const failedKey = queue.keys.failed as string;
+  const state = batchKeySet(keys, batchId).state;
+  let stored = 0;
+  let cursor = "0";
+  do {
+    const [next, flat] = await redis.zscan(failedKey, cursor, "MATCH", `${batchId}-*`, "COUNT", 1000);
+    cursor = next;
+    for (let i = 0; i < flat.length; i += 2) {
+      const jobId = flat[i] as string;
+      const item = parseBatchItemJobId(jobId);
+      if (item === undefined || item.batchId !== batchId) continue;
+      const now = await redis.hget(state, String(item.index));
+      if (now === "c" || now === "f" || now === "x") continue;
+      const job = await queue.getJob(jobId);
+      if (job === undefined) continue;
+      const message = `the item's job failed in BullMQ without being run to the end: ${job.failedReason || "no reason recorded"}`.slice(0, 500);
+      if (await failLostBatchItem(redis, keys, jobId, job.data, { code: "INTERNAL", message }, config.jobs.resultTtlS)) {
+        stored++;
+        logger.warn({ provider, job_id: jobId, batch_id: batchId, reason: job.failedReason }, "batch item failed outside the runner; stored as failed");
+      }
+    }
+  } while (cursor !== "0");
+  return stored;
+}
