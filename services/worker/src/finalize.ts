@@ -19,14 +19,33 @@ export interface FinalizeOptions {
   clearJobState?: boolean;
 }
 
+/**
+ * Records up to this size travel inside the done message (`id\nrecord`), saving every waiting API a GET.
+ * Larger ones are announced by id only: every API replica receives every done message.
+ */
+export const INLINE_RECORD_MAX_BYTES = 16 * 1024;
+
+// Stores the record NX and announces it. Only a record that was actually stored travels in the message:
+// when a cancellation got there first, readers are sent the id and read the cancelled record instead.
+const STORE_AND_ANNOUNCE = `
+local stored = redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX')
+if stored and ARGV[5] == '1' then
+  redis.call('PUBLISH', ARGV[3], ARGV[4] .. '\\n' .. ARGV[1])
+else
+  redis.call('PUBLISH', ARGV[3], ARGV[4])
+end
+return stored and 1 or 0`;
+
 export function addFinalWrites(multi: ChainableCommander, keys: Keys, record: FinalJobRecord, opts: FinalizeOptions): ChainableCommander {
   const json = JSON.stringify(record);
   // A batch item's final state is its batch's result line and counts (batches/batch-item.ts), not a record.
   const batchItem = addBatchItemFinish(multi, keys, record, opts.resultTtlS);
-  if (!batchItem) multi.set(keys.result(record.id), json, "EX", opts.resultTtlS, "NX");
   if (record.status === "completed" && opts.cacheKey !== undefined) multi.set(keys.cache(opts.cacheKey), json, "EX", opts.cacheTtlS);
   if (opts.clearJobState !== false) multi.del(keys.jobState(record.id));
-  if (!batchItem) multi.publish(keys.doneChannel(), record.id);
+  if (!batchItem) {
+    const inline = json.length <= INLINE_RECORD_MAX_BYTES ? "1" : "0";
+    multi.eval(STORE_AND_ANNOUNCE, 1, keys.result(record.id), json, opts.resultTtlS, keys.doneChannel(), record.id, inline);
+  }
   return multi;
 }
 

@@ -1,6 +1,7 @@
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
-import { DEFAULT_MODELS, ModelRegistry, type ConversationResult, type FinalJobRecord } from "@llmq/shared";
+import { DEFAULT_MODELS, ModelRegistry, parseDoneMessage, type ConversationResult, type FinalJobRecord } from "@llmq/shared";
+import { finalize } from "../src/finalize.js";
 import { chatCalls, startHarness, unique, waitForState, type Harness } from "./helpers.js";
 
 let h: Harness | undefined;
@@ -10,14 +11,15 @@ afterEach(async () => {
 });
 
 describe("results, cache and the done channel", () => {
-  it("publishes the job id on the done channel once the record is readable, and caches by cache_key", async () => {
+  it("publishes the job id with its record on the done channel once the record is readable, and caches by cache_key", async () => {
     h = await startHarness("done");
     const sub = new Redis(h.config.redis.url);
-    const heard: Array<{ id: string; record: string | null }> = [];
+    const heard: Array<{ id: string; record: string | null; inline: string | undefined }> = [];
     await sub.subscribe(h.keys.doneChannel());
     const reader = h.redis.duplicate();
-    sub.on("message", (_ch, id: string) => {
-      void reader.get(h!.keys.result(id)).then((record) => heard.push({ id, record }));
+    sub.on("message", (_ch, message: string) => {
+      const { id, recordJson } = parseDoneMessage(message);
+      void reader.get(h!.keys.result(id)).then((record) => heard.push({ id, record, inline: recordJson }));
     });
     try {
       const id = await h.enqueue({ type: "unstructured", model: "gpt-4", prompt: "Say hello", cache_key: "ck-1" });
@@ -25,6 +27,7 @@ describe("results, cache and the done channel", () => {
       await expect.poll(() => heard.length).toBe(1);
       expect(heard[0]?.id).toBe(id);
       expect(heard[0]?.record).not.toBeNull();
+      expect(heard[0]?.inline).toBe(heard[0]?.record);
       const cached = JSON.parse((await h.redis.get(h.keys.cache("ck-1"))) ?? "null") as FinalJobRecord;
       expect(cached.result).toEqual(record.result);
       expect(await h.redis.ttl(h.keys.cache("ck-1"))).toBeGreaterThan(0);
@@ -34,6 +37,27 @@ describe("results, cache and the done channel", () => {
     } finally {
       sub.disconnect();
       reader.disconnect();
+    }
+  });
+
+  it("when a cancellation was stored first, the final write keeps it and announces the id alone", async () => {
+    h = await startHarness("nx", { start: false });
+    const id = "raced-job-1";
+    const now = Date.now();
+    const cancelled: FinalJobRecord = { id, type: "unstructured", owner: "o", status: "cancelled", attempts: 0, created_at: now, finished_at: now };
+    await h.redis.set(h.keys.result(id), JSON.stringify(cancelled), "EX", 60);
+    const sub = new Redis(h.config.redis.url);
+    const heard: string[] = [];
+    await sub.subscribe(h.keys.doneChannel());
+    sub.on("message", (_ch, message: string) => heard.push(message));
+    try {
+      const failed: FinalJobRecord = { ...cancelled, status: "failed", error: { code: "PROVIDER_ERROR", message: "x" }, attempts: 1 };
+      await finalize(h.redis, h.keys, failed, { resultTtlS: 60, cacheTtlS: 60 });
+      await expect.poll(() => heard.length).toBe(1);
+      expect(heard[0]).toBe(id);
+      expect(JSON.parse((await h.redis.get(h.keys.result(id))) ?? "{}")).toMatchObject({ status: "cancelled" });
+    } finally {
+      sub.disconnect();
     }
   });
 
