@@ -2,6 +2,8 @@
 # Sourced by every script in load/: settings and their defaults, tool checks, the loopback rule, the health
 # probe, and the resource figures (CPU seconds and peak RSS of the API, worker, simulator and Redis).
 #
+# Safe under `set -euo pipefail` (a caller may use it): lookups that can find nothing end in `|| true`.
+#
 # Invariant: traffic goes only to BASE_URL (and, for resource figures, the loopback Redis at REDIS_URL), and
 # BASE_URL must be a loopback address unless ALLOW_REMOTE=1: load tests on this machine may target
 # 127.0.0.1 only, and /proc figures mean nothing for a remote server.
@@ -35,7 +37,7 @@ llmq_read_api_key() {
   local envfile
   for envfile in "$LLMQ_CALLER_DIR/.env" "$REPO_ROOT/.env"; do
     if [ -f "$envfile" ]; then
-      API_KEY=$(grep "^API_KEY=" "$envfile" | cut -d '=' -f2 | tr -d '"')
+      API_KEY=$(grep "^API_KEY=" "$envfile" | cut -d '=' -f2 | tr -d '"') || true
       if [ -n "$API_KEY" ]; then return; fi
     fi
   done
@@ -185,7 +187,7 @@ LLMQ_CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 llmq_pids_of_listener() {
   local port=$1
   command -v ss >/dev/null 2>&1 || return 0
-  ss -Hltnp "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u | tr '\n' ' '
+  ss -Hltnp "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u | tr '\n' ' ' || true
 }
 
 llmq_sid() {
@@ -199,7 +201,7 @@ llmq_find_pids() {
   local api_sid="" api_ppid="" role pattern candidates kept pid
   LLMQ_PIDS_api=${API_PIDS:-$(llmq_pids_of_listener "$(llmq_url_port "$BASE_URL")")}
   if [ -z "${LLMQ_PIDS_api// /}" ]; then
-    LLMQ_PIDS_api=$(pgrep -f 'services/api/dist/main.js' | tr '\n' ' ')
+    LLMQ_PIDS_api=$(pgrep -f 'services/api/dist/main.js' | tr '\n' ' ') || true
     [ -n "${LLMQ_PIDS_api// /}" ] && LLMQ_PID_NOTE="api pids by command-line pattern"
   fi
   for pid in $LLMQ_PIDS_api; do
@@ -213,7 +215,7 @@ llmq_find_pids() {
       simulator) pattern='services/simulator/dist/main.js'; candidates=${SIMULATOR_PIDS:-} ;;
     esac
     if [ -z "$candidates" ]; then
-      candidates=$(pgrep -f "$pattern" | tr '\n' ' ')
+      candidates=$(pgrep -f "$pattern" | tr '\n' ' ') || true
       kept=""
       # Siblings of the API (npm start's launcher runs each service detached, in its own session, as its
       # child), else processes of the API's session.
@@ -242,7 +244,7 @@ llmq_find_pids() {
   done
   LLMQ_PIDS_redis=${REDIS_PID:-}
   if [ -z "$LLMQ_PIDS_redis" ] && command -v redis-cli >/dev/null 2>&1 && llmq_is_loopback "$(llmq_url_host "$REDIS_URL")"; then
-    LLMQ_PIDS_redis=$(timeout 3 redis-cli -u "$REDIS_URL" info server 2>/dev/null | tr -d '\r' | awk -F: '$1=="process_id"{print $2}')
+    LLMQ_PIDS_redis=$(timeout 3 redis-cli -u "$REDIS_URL" info server 2>/dev/null | tr -d '\r' | awk -F: '$1=="process_id"{print $2}') || true
   fi
   # Only pids whose /proc entry we can read.
   for role in $LLMQ_ROLES; do
@@ -323,8 +325,8 @@ llmq_res_begin() {
 llmq_res_end() {
   local t1 wall role var cpu0_var cpu0 cpu1 cpu_s pct peak_mb human="" csv=""
   if [ -n "${LLMQ_RES_SAMPLER:-}" ]; then
-    kill "$LLMQ_RES_SAMPLER" 2>/dev/null
-    wait "$LLMQ_RES_SAMPLER" 2>/dev/null
+    kill "$LLMQ_RES_SAMPLER" 2>/dev/null || true
+    wait "$LLMQ_RES_SAMPLER" 2>/dev/null || true
     LLMQ_RES_SAMPLER=""
   fi
   t1=$(llmq_now)
@@ -380,10 +382,10 @@ llmq_redis_info() {
 
 llmq_stop_sampler() {
   if [ -n "${LLMQ_RES_SAMPLER:-}" ]; then
-    kill "$LLMQ_RES_SAMPLER" 2>/dev/null
-    wait "$LLMQ_RES_SAMPLER" 2>/dev/null
+    kill "$LLMQ_RES_SAMPLER" 2>/dev/null || true
+    wait "$LLMQ_RES_SAMPLER" 2>/dev/null || true
   fi
-  [ -n "${LLMQ_RES_TMP:-}" ] && rm -rf "$LLMQ_RES_TMP"
+  if [ -n "${LLMQ_RES_TMP:-}" ]; then rm -rf "$LLMQ_RES_TMP"; fi
 }
 trap llmq_stop_sampler EXIT
 

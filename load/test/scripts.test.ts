@@ -168,6 +168,18 @@ describe("load/lib/common.sh", () => {
     expect(r.stdout.trim()).toBe("from-dotenv");
   });
 
+  it("works under set -euo pipefail: no key in .env, no process found, a measurement begun and ended", () => {
+    const r = spawnSync(
+      "bash",
+      ["-c", 'set -euo pipefail; source load/lib/common.sh; cd "$(mktemp -d)"; LLMQ_CALLER_DIR=$PWD; unset API_KEY; llmq_read_api_key; BASE_URL=http://127.0.0.1:1; LLMQ_LOCAL=1; API_PIDS=$$ WORKER_PIDS=$$ SIMULATOR_PIDS=$$ REDIS_PID=$$ llmq_find_pids; llmq_res_begin; llmq_res_end; echo "done: $LLMQ_RES_CSV"'],
+      { cwd: ROOT, encoding: "utf8" },
+    );
+    expect(r.stderr).toContain("API_KEY is not set");
+    expect(r.status).toBe(0);
+    // The API pid doubles as the others: counted once, as the API.
+    expect(r.stdout).toMatch(/^done: [\d.]+,[^,]*,n\/a,n\/a,n\/a,n\/a,[\d.]+,/m);
+  });
+
   it("says clearly when nothing answers at BASE_URL", async () => {
     if (spawnSync("curl", ["--version"]).error) return;
     const port = await new Promise<number>((resolve) => {
