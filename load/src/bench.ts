@@ -18,6 +18,7 @@ import { closeQuietly, createProducerConnection, rawEnv, waitForReady } from "@l
 import { batchesAvailable, runBatch, type BatchFigures } from "./batch-bench.js";
 import { runClosedLoop, type LoopRequest } from "./closed-loop.js";
 import type { LoadResult } from "./load-result.js";
+import { startBaseline } from "./baseline/baseline-stack.js";
 import { cpuMs, machine, rssMb } from "./proc-stats.js";
 import { REPO_ROOT, startStack, type Stack } from "./stack.js";
 import { formatTable, type TableRow } from "./table.js";
@@ -29,12 +30,13 @@ const MAX_TOKENS = 100;
 const CONNECTIONS = [1, 50] as const;
 const WARMUP_S = 2;
 
-type TargetId = "simulator" | "unstructured" | "structured_new_schema";
+type TargetId = "simulator" | "unstructured" | "structured_new_schema" | "plain_unstructured";
 const TARGETS: { id: TargetId; label: string }[] = [
   { id: "simulator", label: "bare simulator (POST /v1/chat/completions)" },
   { id: "unstructured", label: "llmq unstructured" },
   { id: "structured_new_schema", label: "llmq structured, new schema per request" },
 ];
+const PLAIN: { id: TargetId; label: string } = { id: "plain_unstructured", label: "plain Express+BullMQ+waitUntilFinished, unstructured" };
 const PROCESSES = ["api", "worker", "simulator", "redis"] as const;
 type ProcName = (typeof PROCESSES)[number];
 
@@ -44,6 +46,8 @@ export interface Cell {
   connections: number;
   result: LoadResult;
   ratio_to_simulator: number | null;
+  /** llmq unstructured only: its req/s over the plain build's at the same connections. */
+  ratio_to_plain?: number | null;
   cpu_ms_per_request: Record<ProcName, number | null>;
   rss_mb_after: Record<ProcName, number | null>;
 }
@@ -92,6 +96,8 @@ async function redisPid(redisUrl: string): Promise<number | undefined> {
 }
 
 interface Runner {
+  /** `plainUrl`: where the plain build listens, for the plain_unstructured target. */
+  plainUrl?: string;
   run(target: TargetId, connections: number, durationS: number): Promise<LoadResult>;
   close(): void;
 }
@@ -103,7 +109,7 @@ function wrkRunner(stack: Stack): Runner {
   writeFileSync(simBody, JSON.stringify({ model: MODEL, messages: [{ role: "user", content: PROMPT }], max_tokens: MAX_TOKENS }));
   writeFileSync(unstructuredBody, JSON.stringify({ model: MODEL, prompt: PROMPT, max_tokens: MAX_TOKENS }));
   const llmqHeaders = { "X-API-Key": stack.apiKey, "Content-Type": "application/json" };
-  return {
+  const runner: Runner = {
     run(target, connections, durationS) {
       const common = { connections, durationS, cwd: REPO_ROOT };
       switch (target) {
@@ -113,10 +119,13 @@ function wrkRunner(stack: Stack): Runner {
           return runWrk({ ...common, url: `${stack.apiUrl}/api/v1/unstructured`, script: "load/wrk/post_json.lua", headers: llmqHeaders, env: { WRK_BODY_FILE: unstructuredBody } });
         case "structured_new_schema":
           return runWrk({ ...common, url: `${stack.apiUrl}/api/v1/structured`, script: "load/wrk/structured_new_schema.lua", headers: llmqHeaders, env: { WRK_MODELS: MODEL } });
+        case "plain_unstructured":
+          return runWrk({ ...common, url: `${runner.plainUrl}/api/v1/unstructured`, script: "load/wrk/post_json.lua", headers: llmqHeaders, env: { WRK_BODY_FILE: unstructuredBody } });
       }
     },
     close: () => rmSync(dir, { recursive: true, force: true }),
   };
+  return runner;
 }
 
 function nodeRunner(stack: Stack): Runner {
@@ -133,7 +142,7 @@ function nodeRunner(stack: Stack): Runner {
     };
     return { path: "/api/v1/structured", body: JSON.stringify({ model: MODEL, prompt: `Generate user record ${tag}`, max_tokens: 200, schema }) };
   };
-  return {
+  const runner: Runner = {
     run(target, connections, durationS) {
       switch (target) {
         case "simulator":
@@ -142,10 +151,13 @@ function nodeRunner(stack: Stack): Runner {
           return runClosedLoop({ origin: stack.apiUrl, connections, durationS, headers: { "x-api-key": stack.apiKey }, next: () => ({ path: "/api/v1/unstructured", body: unstructuredBody }) });
         case "structured_new_schema":
           return runClosedLoop({ origin: stack.apiUrl, connections, durationS, headers: { "x-api-key": stack.apiKey }, next: newSchema });
+        case "plain_unstructured":
+          return runClosedLoop({ origin: runner.plainUrl ?? "", connections, durationS, headers: {}, next: () => ({ path: "/api/v1/unstructured", body: unstructuredBody }) });
       }
     },
     close: () => undefined,
   };
+  return runner;
 }
 
 function cpuSnapshot(pids: Record<ProcName, number | undefined>): Record<ProcName, number | undefined> {
@@ -200,26 +212,40 @@ async function main(): Promise<void> {
   const runner = generator === "wrk" ? wrkRunner(stack) : nodeRunner(stack);
   const cells: Cell[] = [];
   let batch: BenchReport["batch"] = { unavailable: "n/a (batches not available)" };
+  const measure = async (target: { id: TargetId; label: string }, procs: Record<ProcName, number | undefined>): Promise<void> => {
+    await runner.run(target.id, 10, WARMUP_S);
+    for (const connections of CONNECTIONS) {
+      await sleep(500);
+      const before = cpuSnapshot(procs);
+      const result = await runner.run(target.id, connections, durationS);
+      const after = cpuSnapshot(procs);
+      const sim = cells.find((c) => c.target === "simulator" && c.connections === connections);
+      cells.push({
+        target: target.id,
+        label: target.label,
+        connections,
+        result,
+        ratio_to_simulator: sim && sim.result.rps > 0 ? result.rps / sim.result.rps : null,
+        cpu_ms_per_request: perUnit(before, after, result.requests),
+        rss_mb_after: { api: rssMb(procs.api) ?? null, worker: rssMb(procs.worker) ?? null, simulator: rssMb(procs.simulator) ?? null, redis: rssMb(procs.redis) ?? null },
+      });
+      process.stderr.write(`  ${target.label} @${connections}: ${result.rps.toFixed(0)} req/s\n`);
+    }
+  };
   try {
-    for (const target of TARGETS) {
-      await runner.run(target.id, 10, WARMUP_S);
-      for (const connections of CONNECTIONS) {
-        await sleep(500);
-        const before = cpuSnapshot(pids);
-        const result = await runner.run(target.id, connections, durationS);
-        const after = cpuSnapshot(pids);
-        const sim = cells.find((c) => c.target === "simulator" && c.connections === connections);
-        cells.push({
-          target: target.id,
-          label: target.label,
-          connections,
-          result,
-          ratio_to_simulator: sim && sim.result.rps > 0 ? result.rps / sim.result.rps : null,
-          cpu_ms_per_request: perUnit(before, after, result.requests),
-          rss_mb_after: { api: rssMb(pids.api) ?? null, worker: rssMb(pids.worker) ?? null, simulator: rssMb(pids.simulator) ?? null, redis: rssMb(pids.redis) ?? null },
-        });
-        process.stderr.write(`  ${target.label} @${connections}: ${result.rps.toFixed(0)} req/s\n`);
-      }
+    for (const target of TARGETS) await measure(target, pids);
+    // The comparator for llmq's hot path, on the same simulator and Redis, with the same worker concurrency.
+    const plain = await startBaseline({ redisUrl, simulatorUrl: stack.simulatorUrl, prefix: `${stack.prefix}-plain`, concurrency: 50 });
+    try {
+      runner.plainUrl = plain.url;
+      await measure(PLAIN, { ...pids, api: plain.pids.api, worker: plain.pids.worker });
+    } finally {
+      await plain.stop();
+    }
+    for (const c of cells) {
+      if (c.target !== "unstructured") continue;
+      const p = cells.find((x) => x.target === "plain_unstructured" && x.connections === c.connections);
+      c.ratio_to_plain = p && p.result.rps > 0 ? c.result.rps / p.result.rps : null;
     }
     if (await batchesAvailable(stack.apiUrl, stack.apiKey)) {
       await sleep(500);
@@ -239,7 +265,9 @@ async function main(): Promise<void> {
   console.log(formatTable(tableRows(report)));
   console.log("");
   console.log("req/s and latency as seen by the load generator; × simulator = req/s over the bare simulator's at the same");
-  console.log("connections; cpu ms/req = utime+stime of each process during the cell / requests (Redis: the whole server).");
+  console.log("connections; × plain = llmq unstructured req/s over the plain Express + BullMQ + waitUntilFinished build's");
+  console.log("(load/src/baseline/) at the same connections, same simulator, Redis and worker concurrency;");
+  console.log("cpu ms/req = utime+stime of each process during the cell / requests (Redis: the whole server).");
   if (!("unavailable" in report.batch)) {
     console.log("Batch row: req/s = items finished per second from the 202 to the last item; p50/p99 = GET /api/v1/batches/{id}");
     console.log("while it drains; cpu ms/req = per item; errors = failed items.");
@@ -266,6 +294,7 @@ function tableRows(report: BenchReport): TableRow[] {
     "p50 ms": fmt(c.result.p50_ms, 2),
     "p99 ms": fmt(c.result.p99_ms, 2),
     "× simulator": c.target === "simulator" ? "1" : c.ratio_to_simulator === null ? "n/a" : `${c.ratio_to_simulator.toFixed(2)}`,
+    "× plain": c.ratio_to_plain === undefined || c.ratio_to_plain === null ? "" : c.ratio_to_plain.toFixed(2),
     "API cpu ms/req": fmt(c.cpu_ms_per_request.api, 3),
     "worker cpu ms/req": fmt(c.cpu_ms_per_request.worker, 3),
     "sim cpu ms/req": fmt(c.cpu_ms_per_request.simulator, 3),
@@ -274,7 +303,7 @@ function tableRows(report: BenchReport): TableRow[] {
   }));
   const b = report.batch;
   if ("unavailable" in b) {
-    rows.push({ scenario: `batch, ${Number(rawEnv("BENCH_BATCH_ITEMS") ?? 10_000).toLocaleString("en-US")} items: ${b.unavailable}`, conns: "", "req/s": "", "p50 ms": "", "p99 ms": "", "× simulator": "", "API cpu ms/req": "", "worker cpu ms/req": "", "sim cpu ms/req": "", "Redis cpu ms/req": "", errors: "" });
+    rows.push({ scenario: `batch, ${Number(rawEnv("BENCH_BATCH_ITEMS") ?? 10_000).toLocaleString("en-US")} items: ${b.unavailable}`, conns: "", "req/s": "", "p50 ms": "", "p99 ms": "", "× simulator": "", "× plain": "", "API cpu ms/req": "", "worker cpu ms/req": "", "sim cpu ms/req": "", "Redis cpu ms/req": "", errors: "" });
   } else {
     rows.push({
       scenario: `batch, ${b.items.toLocaleString("en-US")} mixed items: 202 in ${b.accept_ms.toFixed(0)} ms, ${b.drained ? "drained" : "NOT drained"} in ${b.drain_s.toFixed(1)} s`,
@@ -283,6 +312,7 @@ function tableRows(report: BenchReport): TableRow[] {
       "p50 ms": fmt(b.poll_p50_ms, 2),
       "p99 ms": fmt(b.poll_p99_ms, 2),
       "× simulator": "",
+      "× plain": "",
       "API cpu ms/req": fmt(b.cpu_ms_per_item.api, 3),
       "worker cpu ms/req": fmt(b.cpu_ms_per_item.worker, 3),
       "sim cpu ms/req": fmt(b.cpu_ms_per_item.simulator, 3),

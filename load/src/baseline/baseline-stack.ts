@@ -1,0 +1,57 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { processEnv } from "@llmq/shared";
+import { deletePrefixKeys, freePort, REPO_ROOT } from "../stack.js";
+
+/**
+ * The plain build (plain-build.ts) as two processes, API and worker, against the bench's own simulator and
+ * Redis, under a prefix of its own: the same shape as llmq's stack, so CPU per request compares like for like.
+ */
+export interface BaselineStack {
+  url: string;
+  pids: { api: number | undefined; worker: number | undefined };
+  stop(): Promise<number>;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function startBaseline(opts: { redisUrl: string; simulatorUrl: string; prefix: string; concurrency: number }): Promise<BaselineStack> {
+  const port = await freePort();
+  const script = join(REPO_ROOT, "load", "dist", "baseline", "plain-build.js");
+  const env = { ...processEnv(), PORT: String(port), REDIS_URL: opts.redisUrl, BASELINE_PREFIX: opts.prefix, SIMULATOR_URL: opts.simulatorUrl, WORKER_CONCURRENCY: String(opts.concurrency) };
+  const procs: ChildProcess[] = ["api", "worker"].map((role) => spawn(process.execPath, [script, role], { cwd: REPO_ROOT, env, stdio: "ignore" }));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async (): Promise<number> => {
+    await Promise.all(
+      procs.map(
+        (p) =>
+          new Promise<void>((resolve) => {
+            if (p.exitCode !== null || p.signalCode !== null) return resolve();
+            const t = setTimeout(() => p.kill("SIGKILL"), 10_000);
+            p.once("exit", () => {
+              clearTimeout(t);
+              resolve();
+            });
+            p.kill("SIGTERM");
+          }),
+      ),
+    );
+    return deletePrefixKeys(opts.redisUrl, opts.prefix);
+  };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const res = await fetch(`${url}/api/v1/unstructured`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "gpt-4o-mini", prompt: "ping", max_tokens: 5 }), signal: AbortSignal.timeout(5000) });
+      await res.arrayBuffer();
+      if (res.ok) break;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline || procs.some((p) => p.exitCode !== null)) {
+      await stop();
+      throw new Error("the plain baseline build did not start (is load/dist built?)");
+    }
+    await sleep(200);
+  }
+  return { url, pids: { api: procs[0]?.pid, worker: procs[1]?.pid }, stop };
+}
