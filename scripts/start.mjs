@@ -94,6 +94,8 @@ if (!(await redisAnswers(redisUrl))) {
 const apiPort = config.api.port === 0 ? await freePort() : config.api.port;
 if (!(await portFree(apiPort, config.api.host))) fail(`port ${apiPort} is in use. Fix: stop what uses it, or set PORT to another port.`);
 overrides.PORT = String(apiPort);
+// The worker's Prometheus endpoint: on 9464 (the image's port) unless WORKER_METRICS_PORT is set (0 = off).
+if (env.WORKER_METRICS_PORT === undefined) overrides.WORKER_METRICS_PORT = String((await portFree(9464)) ? 9464 : await freePort());
 const simulated = Object.values(config.providers).filter((p) => p.simulated).map((p) => p.name);
 const live = Object.values(config.providers).filter((p) => !p.simulated).map((p) => p.name);
 // A SIMULATOR_URL the user set means a simulator runs elsewhere: use it, do not start one.
@@ -145,6 +147,9 @@ for (let i = 0; i < 300 && !stopping; i++) {
 if (!stopping) {
   const keyHint = existsSync(envPath) ? `API_KEY=$(grep "^API_KEY=" .env | cut -d '=' -f2 | tr -d '"')` : "API_KEY=<your key>";
   say(`ready: API on ${base}`);
+  const workerMetrics = Number(childEnv.WORKER_METRICS_PORT ?? 0);
+  say(`metrics: ${base}/metrics (API)${workerMetrics > 0 ? `, http://localhost:${workerMetrics}/metrics (worker)` : ""}; ` +
+    (config.api.adminKeyHash ? `queue dashboard: ${base}/admin/queues (any user name, password ADMIN_API_KEY)` : "queue dashboard: set ADMIN_API_KEY to serve it at /admin/queues"));
   say("try it:");
   process.stdout.write(
     `  ${keyHint}\n` +
