@@ -61,9 +61,10 @@ async function sync(label) {
   check(res.status === 200, `sync request (${label}) answered ${res.status}`);
   // queued_ms: from the API accepting the job to a worker starting it (the wait behind other jobs).
   (label === "idle" ? idleQueued : duringQueued).push(body.timings?.queued_ms ?? NaN);
+  (label === "idle" ? idleProvider : duringProvider).push(body.timings?.provider_ms ?? NaN);
   return performance.now() - t0;
 }
-const idleQueued = [], duringQueued = [];
+const idleQueued = [], duringQueued = [], idleProvider = [], duringProvider = [];
 
 async function submit(n, tag) {
   const body = JSON.stringify({ requests: Array.from({ length: n }, (_, i) => item(i, tag)), metadata: { run: `batch_acceptance ${tag}` } });
@@ -168,6 +169,7 @@ console.log(`drain:  ${final.counts.completed} completed, ${final.counts.failed}
 console.log(`results: ${r.seen.size} custom_ids, each once; ${r.structured} structured outputs, ${r.invalid} invalid; streamed in ${r.chunks} chunks`);
 console.log(`sync ${env.SYNC_MODEL}: idle p50 ${ms(pct(idle, 50))} p90 ${ms(pct(idle, 90))} | during the drain p50 ${ms(pct(during, 50))} p90 ${ms(pct(during, 90))} max ${ms(Math.max(...during))} (${during.length} requests)`);
 console.log(`        of which queued (accepted -> started): idle p50 ${ms(pct(idleQueued, 50))} | during p50 ${ms(pct(duringQueued, 50))} max ${ms(Math.max(...duringQueued))}`);
+console.log(`        and the provider call (simulator + SDK): idle p50 ${ms(pct(idleProvider, 50))} | during p50 ${ms(pct(duringProvider, 50))} max ${ms(Math.max(...duringProvider))}`);
 console.log(`cancel: after ${cancelled ? cancelled.counts.completed + cancelled.counts.failed : "?"} finished -> final ${cxl.final.status} ${JSON.stringify(cxl.final.counts)}; counts added up at all ${cxl.polls} polls`);
 console.log(failures.length === 0 ? "ALL CHECKS PASSED" : `${failures.length} CHECK(S) FAILED:\n  ${failures.join("\n  ")}`);
 process.exit(failures.length === 0 ? 0 : 1);

@@ -77,7 +77,7 @@ describe("feeding is idempotent and the item steps are exactly-once", () => {
     const entries = await h.stack.redis.lrange(set.pending.openai, 0, -1);
     expect(entries).toHaveLength(n);
 
-    const feeder = new BatchFeeder({ config: h.stack.config, keys: h.stack.keys, redis: h.stack.redis.duplicate(), logger: createLogger({ service: "worker", level: "silent" }), providers: ["openai"] });
+    const feeder = new BatchFeeder({ config: h.stack.config, keys: h.stack.keys, redis: h.stack.redis, logger: createLogger({ service: "worker", level: "silent" }), providers: ["openai"] });
     extra.push({ close: () => feeder.close() });
     expect(await feeder.feed("openai")).toBe(n);
     // The crash: the items are in BullMQ but were never trimmed from the batch.
@@ -130,7 +130,7 @@ describe("feeding is idempotent and the item steps are exactly-once", () => {
     const connection = new Redis(h.stack.config.redis.url, { maxRetriesPerRequest: null });
     const rogue = new Worker("jobs-openai", async () => { throw new UnrecoverableError("job stalled more than allowable limit"); }, { connection, prefix: h.stack.config.redis.prefix, autorun: false });
     rogue.on("error", () => undefined);
-    const feeder = new BatchFeeder({ config: h.stack.config, keys: h.stack.keys, redis: h.stack.redis.duplicate(), logger: createLogger({ service: "worker", level: "silent" }), providers: ["openai"] });
+    const feeder = new BatchFeeder({ config: h.stack.config, keys: h.stack.keys, redis: h.stack.redis, logger: createLogger({ service: "worker", level: "silent" }), providers: ["openai"] });
     expect(await feeder.feed("openai")).toBe(n);
     await feeder.close();
     void rogue.run();

@@ -41,7 +41,8 @@ import { reconcileBatches } from "./reconciler.js";
 export interface FeederOptions {
   config: Config;
   keys: Keys;
-  /** The worker's connection (maxRetriesPerRequest: null); the feeder's queues and scripts use it. */
+  /** The worker's connection (maxRetriesPerRequest: null). The feeder duplicates it: its addBulk pipelines never
+   * queue in front of the running jobs' commands (an interactive job's start and final write among them). */
   redis: Redis;
   logger: Logger;
   providers: readonly ProviderName[];
@@ -61,14 +62,17 @@ export class BatchFeeder {
   private reconciling: Promise<number> | undefined;
   private closing: Promise<void> | undefined;
   private readonly jobOptions;
+  private readonly redis: Redis;
 
   constructor(private readonly opts: FeederOptions) {
     const { config } = opts;
+    this.redis = opts.redis.duplicate({ connectionName: "llmq-batch-feeder" });
+    this.redis.on("error", (err: Error) => opts.logger.warn({ err: err.message }, "batch feeder connection error"));
     // Finished batch jobs are removed at once: the item's result line is its record, and 50,000 finished
     // BullMQ jobs would only cost memory. Failed ones are kept like any other job's, for inspection.
     this.jobOptions = { ...defaultJobOptions(config), removeOnComplete: true, priority: BATCH_JOB_PRIORITY };
     for (const provider of opts.providers) {
-      const queue = new Queue(QUEUE_NAMES[provider], { connection: opts.redis, prefix: config.redis.prefix });
+      const queue = new Queue(QUEUE_NAMES[provider], { connection: this.redis, prefix: config.redis.prefix });
       queue.on("error", (err) => opts.logger.warn({ provider, err: err.message }, "batch feeder queue error"));
       this.queues.set(provider, queue);
     }
@@ -82,7 +86,7 @@ export class BatchFeeder {
 
   async start(): Promise<void> {
     const channel = batchWakeChannel(this.opts.keys);
-    const sub = this.opts.redis.duplicate({ connectionName: "llmq-batch-feeder" });
+    const sub = this.opts.redis.duplicate({ connectionName: "llmq-batch-wake" });
     sub.on("error", (err: Error) => this.opts.logger.warn({ err: err.message }, "batch feeder subscriber error"));
     sub.on("message", (ch: string, message: string) => {
       if (ch !== channel) return;
@@ -102,8 +106,8 @@ export class BatchFeeder {
   /** One reconciliation pass (reconciler.ts), unless one is running; never throws. */
   async reconcile(): Promise<number> {
     if (this.reconciling !== undefined || this.closing !== undefined) return 0;
-    const { redis, keys, config, logger } = this.opts;
-    this.reconciling = reconcileBatches({ redis, keys, config, logger, queues: this.queues }, randomUUID())
+    const { keys, config, logger } = this.opts;
+    this.reconciling = reconcileBatches({ redis: this.redis, keys, config, logger, queues: this.queues }, randomUUID())
       .catch((err: unknown) => {
         logger.warn({ err: (err as Error).message }, "batch reconciliation failed; retrying on the next interval");
         return 0;
@@ -133,7 +137,8 @@ export class BatchFeeder {
 
   /** One pass: tops the provider's queue up to twice its low-water mark. Returns the items fed. */
   async feed(provider: ProviderName): Promise<number> {
-    const { redis, keys } = this.opts;
+    const { keys } = this.opts;
+    const redis = this.redis;
     const queue = this.queues.get(provider);
     const active = activeBatchesKey(keys, provider);
     if (queue === undefined || (await redis.zcard(active)) === 0) return 0;
@@ -191,8 +196,8 @@ export class BatchFeeder {
     if (!Number.isInteger(index) || index < 0) return;
     const jobId = batchItemJobId(batchId, index);
     const line = batchResultLine({ status: "failed", custom_id: "", job_id: jobId, error: { code: "INTERNAL", message: "the stored item could not be read" } });
-    const { redis, keys, config } = this.opts;
-    await BATCH_SCRIPTS.finishItem.run(redis, batchKeySet(keys, batchId).scriptKeys, [index, "f", line, Date.now(), config.jobs.resultTtlS, batchId]);
+    const { keys, config } = this.opts;
+    await BATCH_SCRIPTS.finishItem.run(this.redis, batchKeySet(keys, batchId).scriptKeys, [index, "f", line, Date.now(), config.jobs.resultTtlS, batchId]);
   }
 
   /** Stops feeding; waits for a running pass (it stops after its current chunk). Idempotent. */
@@ -203,6 +208,7 @@ export class BatchFeeder {
       await Promise.allSettled([...this.passes.values(), this.reconciling]);
       await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
       await closeQuietly(this.subscriber);
+      await closeQuietly(this.redis);
     })();
     return this.closing;
   }
