@@ -7,7 +7,6 @@ import { AppError, PROVIDERS } from "@llmq/shared";
 import type { JobQueues } from "../jobs/job-queues.js";
 
 export const ADMIN_BASE_PATH = "/admin/queues";
-type BoardArgs = Parameters<typeof createBullBoard>[0];
 
 /**
  * bull-board at /admin/queues, behind HTTP Basic auth whose password is ADMIN_API_KEY (any user name). With no
@@ -24,9 +23,7 @@ export function mountAdminDashboard(app: Express, queues: JobQueues, adminKeyHas
   serverAdapter.setBasePath(ADMIN_BASE_PATH);
   createBullBoard({
     queues: PROVIDERS.map((p) => new BullMQAdapter(queues[p], { readOnlyMode: true, allowRetries: false })),
-    // @bull-board/express 9.10.1 pins its own copy of @bull-board/api (9.10.1) beside ours (9.10.2): the
-    // adapter's types name that copy's classes. The interface is the same; only the declarations differ.
-    serverAdapter: serverAdapter as unknown as BoardArgs["serverAdapter"],
+    serverAdapter,
     options: { uiConfig: { boardTitle: "llmq", hideDocsLink: true } },
   });
   app.use(ADMIN_BASE_PATH, basicAuth(adminKeyHash), serverAdapter.getRouter());
