@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { freePort, ping, startRedisServer } from "@llmq/shared/testing";
 import { eventually, startStack, type Stack } from "./helpers.js";
@@ -62,5 +63,21 @@ describe("when Redis is down", () => {
     }, 15_000);
     expect(back.body.status).toBe("queued");
     await eventually(async () => (s!.runtime.deps.waiter.ready ? true : undefined), 15_000);
+  });
+  it("a full Redis (maxmemory reached under noeviction) answers 503 QUEUE_UNAVAILABLE, not 500", async () => {
+    const redis = await startRedisServer(["--maxmemory", "4mb", "--maxmemory-policy", "noeviction"]);
+    cleanups.push(() => redis.stop());
+    s = await startStack("redisfull", { worker: false, redisUrl: redis.url });
+    const filler = new Redis(redis.url);
+    cleanups.push(async () => void filler.disconnect());
+    // Fill it until Redis refuses a write: every write after that is refused too.
+    const chunk = "x".repeat(16 * 1024);
+    let refused: Error | undefined;
+    for (let i = 0; i < 2000 && refused === undefined; i++) await filler.append("filler", chunk).catch((err: Error) => (refused = err));
+    expect(refused?.message).toMatch(/^OOM/);
+    const r = await s.request("/api/v1/unstructured?async=true", { body: { model: "gpt-4", prompt: "no room" } });
+    expect(r.status).toBe(503);
+    expect(r.body.error.code).toBe("QUEUE_UNAVAILABLE");
+    expect(r.headers.get("retry-after")).toBe("1");
   });
 });

@@ -45,9 +45,12 @@ function toAppError(err: unknown, redis: Redis, bodyLimitBytes: number): AppErro
 }
 
 const REDIS_DOWN = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection is closed|Stream isn't writeable|Command timed out|max retries|not connected|Connection timeout/i;
+// A full Redis under `noeviction` (OOM), or one that is loading or read-only (a replica after failover): it
+// answers, but accepts no work. Nothing was enqueued; the client may retry.
+const REDIS_REFUSING = /^(OOM|LOADING|READONLY|MASTERDOWN|BUSY|CLUSTERDOWN|TRYAGAIN)\b/;
 
-/** A Redis command that failed because Redis is unreachable (not a bug of ours): answered 503. */
+/** A Redis command that failed because Redis is unreachable or refusing writes (not a bug of ours): answered 503. */
 function isRedisUnavailable(err: unknown, redis: Redis): boolean {
   if (!(err instanceof Error)) return false;
-  return redis.status !== "ready" || REDIS_DOWN.test(err.message) || err.name === "MaxRetriesPerRequestError";
+  return redis.status !== "ready" || REDIS_DOWN.test(err.message) || REDIS_REFUSING.test(err.message) || err.name === "MaxRetriesPerRequestError";
 }
