@@ -5,6 +5,7 @@ import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { formatTable } from "../src/table.js";
+import { GUIDE_SCHEMAS as GUIDE } from "@llmq/shared/testing";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const LOAD = join(ROOT, "load");
@@ -31,36 +32,7 @@ function withCommon(script: string, env: Record<string, string> = {}): { stdout:
 }
 
 // The performance guide's three structured-output schemas (seed/performance-testing-guide.md), as written there.
-const GUIDE_SCHEMAS = {
-  simple: {
-    type: "object",
-    properties: { name: { type: "string" }, age: { type: "integer" }, email: { type: "string" } },
-  },
-  nested: {
-    type: "object",
-    properties: {
-      user: {
-        type: "object",
-        properties: {
-          personal: { type: "object", properties: { name: { type: "string" }, age: { type: "integer" } } },
-          contact: { type: "object", properties: { email: { type: "string" }, phone: { type: "string" } } },
-        },
-      },
-    },
-  },
-  array: {
-    type: "array",
-    items: {
-      type: "object",
-      properties: {
-        name: { type: "string" },
-        age: { type: "integer" },
-        email: { type: "string" },
-        address: { type: "object", properties: { street: { type: "string" }, city: { type: "string" }, zip: { type: "string" } } },
-      },
-    },
-  },
-};
+const GUIDE_SCHEMAS = { simple: GUIDE.simple, nested: GUIDE.nested, array: GUIDE.array };
 
 describe("the load scripts", () => {
   it("are all found (the guide's three scripts and the shared library)", () => {

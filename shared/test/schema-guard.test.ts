@@ -1,19 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { AppError } from "../src/errors/index.js";
 import { SchemaGuard, hashJson } from "../src/schema/index.js";
+import { GUIDE_SCHEMAS } from "../src/testing/index.js";
 
-const userArray = {
-  type: "array",
-  items: {
-    type: "object",
-    properties: {
-      name: { type: "string" },
-      age: { type: "integer" },
-      email: { type: "string" },
-      address: { type: "object", properties: { street: { type: "string" }, city: { type: "string" }, zip: { type: "string" } } },
-    },
-  },
-};
+const userArray = GUIDE_SCHEMAS.array;
 
 function rejection(guard: SchemaGuard, schema: unknown): AppError {
   try {

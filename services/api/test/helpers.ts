@@ -6,7 +6,7 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { inject } from "vitest";
 import { createKeys, createLogger, parseConfig, QUEUE_NAMES, type Config, type FinalJobRecord, type Keys, type ProviderName } from "@llmq/shared";
-import { deletePrefix, testPrefix } from "@llmq/shared/testing";
+import { deletePrefix, GUIDE_REQUESTS, testPrefix } from "@llmq/shared/testing";
 import { createApp } from "../src/app.js";
 import { createApiRuntime, type ApiRuntime } from "../src/runtime.js";
 // Tests only: the API's own code never imports the worker or the simulator.
@@ -17,56 +17,7 @@ export const KEYS = { alice: "alice-secret-key", bob: "bob-secret-key" } as cons
 export type Who = keyof typeof KEYS;
 
 /** The guide's request bodies (seed/performance-testing-guide.md), sent as written. */
-export const GUIDE = {
-  simple: {
-    model: "gpt-3.5-turbo",
-    prompt: "Generate a simple user object with name, age, and email",
-    schema: { type: "object", properties: { name: { type: "string" }, age: { type: "integer" }, email: { type: "string" } } },
-  },
-  nested: {
-    model: "claude-2",
-    prompt: "Generate a complex user profile with nested objects",
-    schema: {
-      type: "object",
-      properties: {
-        user: {
-          type: "object",
-          properties: {
-            personal: { type: "object", properties: { name: { type: "string" }, age: { type: "integer" } } },
-            contact: { type: "object", properties: { email: { type: "string" }, phone: { type: "string" } } },
-          },
-        },
-      },
-    },
-  },
-  array: {
-    model: "gpt-4",
-    prompt: "Generate a list of 5 user objects",
-    schema: {
-      type: "array",
-      items: {
-        type: "object",
-        properties: {
-          name: { type: "string" },
-          age: { type: "integer" },
-          email: { type: "string" },
-          address: { type: "object", properties: { street: { type: "string" }, city: { type: "string" }, zip: { type: "string" } } },
-        },
-      },
-    },
-  },
-  unstructured: { model: "llama3-8b-8192", prompt: "Write a detailed product description for a smartphone", max_tokens: 500 },
-  conversation: {
-    model: "gpt-4",
-    messages: [
-      { role: "system", content: "You are a helpful assistant." },
-      { role: "user", content: "Tell me about the solar system." },
-      { role: "assistant", content: "The solar system consists of the Sun and everything that orbits around it..." },
-      { role: "user", content: "What about the planets?" },
-    ],
-    max_tokens: 500,
-  },
-} as const;
+export const GUIDE = GUIDE_REQUESTS;
 
 export interface Reply {
   status: number;

@@ -5,6 +5,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import { afterEach } from "vitest";
 import { createSimulator, type Simulator, type SimulatorOptions, type SimStats } from "../src/index.js";
+import { GUIDE_SCHEMAS } from "@llmq/shared/testing";
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -52,39 +53,10 @@ export function schemaErrors(schema: object, value: unknown): string {
   return validate(value) ? "" : ajvFor(schema).errorsText(validate.errors);
 }
 
-export const SIMPLE_USER = {
-  type: "object",
-  properties: { name: { type: "string" }, age: { type: "integer" }, email: { type: "string" } },
-} as const;
-
-export const NESTED_USER = {
-  type: "object",
-  properties: {
-    user: {
-      type: "object",
-      properties: {
-        personal: { type: "object", properties: { name: { type: "string" }, age: { type: "integer" } } },
-        contact: { type: "object", properties: { email: { type: "string" }, phone: { type: "string" } } },
-      },
-    },
-  },
-} as const;
-
-export const USER_LIST = {
-  type: "array",
-  items: {
-    type: "object",
-    properties: {
-      name: { type: "string" },
-      age: { type: "integer" },
-      email: { type: "string" },
-      address: {
-        type: "object",
-        properties: { street: { type: "string" }, city: { type: "string" }, zip: { type: "string" } },
-      },
-    },
-  },
-} as const;
+// The guide's three structured-output schemas (seed/performance-testing-guide.md).
+export const SIMPLE_USER = GUIDE_SCHEMAS.simple;
+export const NESTED_USER = GUIDE_SCHEMAS.nested;
+export const USER_LIST = GUIDE_SCHEMAS.array;
 
 /** SIMPLE_USER as OpenAI strict mode requires it: closed, every property required. */
 export const STRICT_USER = {

@@ -16,7 +16,7 @@ import {
   type ModelRegistry,
   type ProviderName,
 } from "@llmq/shared";
-import { deletePrefix, testPrefix } from "@llmq/shared/testing";
+import { deletePrefix, GUIDE_SCHEMAS, testPrefix } from "@llmq/shared/testing";
 import { randomUUID } from "node:crypto";
 import { Writable } from "node:stream";
 // Tests only: the worker's own code never imports the simulator.
@@ -24,34 +24,9 @@ import { createSimulator, type SimStats, type Simulator } from "../../simulator/
 import { createWorkerService, type WorkerService } from "../src/index.js";
 
 /** The guide's three structured-output schemas (seed/performance-testing-guide.md). */
-export const SIMPLE_USER = {
-  type: "object",
-  properties: { name: { type: "string" }, age: { type: "integer" }, email: { type: "string" } },
-};
-export const NESTED_PROFILE = {
-  type: "object",
-  properties: {
-    user: {
-      type: "object",
-      properties: {
-        personal: { type: "object", properties: { name: { type: "string" }, age: { type: "integer" } } },
-        contact: { type: "object", properties: { email: { type: "string" }, phone: { type: "string" } } },
-      },
-    },
-  },
-};
-export const USER_ARRAY = {
-  type: "array",
-  items: {
-    type: "object",
-    properties: {
-      name: { type: "string" },
-      age: { type: "integer" },
-      email: { type: "string" },
-      address: { type: "object", properties: { street: { type: "string" }, city: { type: "string" }, zip: { type: "string" } } },
-    },
-  },
-};
+export const SIMPLE_USER = GUIDE_SCHEMAS.simple;
+export const NESTED_PROFILE = GUIDE_SCHEMAS.nested;
+export const USER_ARRAY = GUIDE_SCHEMAS.array;
 
 export interface LogLine {
   level: string;

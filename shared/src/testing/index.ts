@@ -1,1 +1,2 @@
 export * from "./redis-fixture.js";
+export * from "./guide.js";
