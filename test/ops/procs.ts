@@ -3,7 +3,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomUUID } from "node:crypto";
 import type { Queue } from "bullmq";
-import { defaultJobOptions, type Config, type JobPayload } from "@llmq/shared";
+import { defaultJobOptions, rawEnv, type Config, type JobPayload } from "@llmq/shared";
 
 /**
  * llmq's services as real processes, the way operators run them: `node services/<x>/dist/main.js` (npm test
@@ -35,7 +35,7 @@ export function startService(name: keyof typeof MAINS, env: Record<string, strin
   const child = spawn(process.execPath, [MAINS[name]], {
     cwd: ROOT,
     // Only what is given, plus PATH: no .env from the working directory, no developer settings.
-    env: { PATH: process.env.PATH ?? "", ENV_FILE: "/nonexistent/.env", ...env },
+    env: { PATH: rawEnv("PATH") ?? "", ENV_FILE: "/nonexistent/.env", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const logs: Record<string, unknown>[] = [];

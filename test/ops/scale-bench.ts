@@ -15,7 +15,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import { createKeys, defaultJobOptions, parseConfig, QUEUE_NAMES, type Config, type FinalJobRecord, type JobPayload, type Keys } from "@llmq/shared";
+import { createKeys, defaultJobOptions, parseConfig, QUEUE_NAMES, rawEnv, type Config, type FinalJobRecord, type JobPayload, type Keys } from "@llmq/shared";
 import { deletePrefix, freePort } from "@llmq/shared/testing";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -158,7 +158,7 @@ function spawnProc(cmd: string, args: string[], env: Record<string, string>): Ch
   const child = spawn(cmd, args, {
     cwd: ROOT,
     // No .env from the working directory: the bench's settings only.
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ENV_FILE: "/nonexistent/.env", ...env },
+    env: { PATH: rawEnv("PATH") ?? "", HOME: rawEnv("HOME") ?? "", ENV_FILE: "/nonexistent/.env", ...env },
     stdio: ["ignore", "ignore", "pipe"],
     // Its own process group: `npm run` does not pass SIGTERM on to the node it started, so the whole group
     // (npm, sh, node) is signalled.
@@ -216,7 +216,7 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
     latencyMs: Number(arg("latency", "100")),
     workers: arg("workers", "1,2").split(",").map(Number),
     warmup: Number(arg("warmup", "100")),
-    redisUrl: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
+    redisUrl: rawEnv("REDIS_URL") ?? "redis://127.0.0.1:6379",
     via: arg("via", "npm") === "node" ? "node" : "npm",
     log: (line) => console.log(line),
   };
