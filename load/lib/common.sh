@@ -76,10 +76,11 @@ llmq_duration_seconds() {
   esac
 }
 
-# host part of a URL, without brackets around IPv6 literals.
+# host part of a URL, without brackets around IPv6 literals. The authority ends at the first /, ? or #, as
+# curl reads it: "http://example.com#@127.0.0.1" goes to example.com, so it must not pass as loopback.
 llmq_url_host() {
   local rest=${1#*://}
-  rest=${rest%%/*}
+  rest=${rest%%[/?#]*}
   rest=${rest##*@}
   if [ "${rest#\[}" != "$rest" ]; then
     rest=${rest#\[}
@@ -92,7 +93,7 @@ llmq_url_host() {
 llmq_url_port() {
   local url=$1 rest
   rest=${url#*://}
-  rest=${rest%%/*}
+  rest=${rest%%[/?#]*}
   rest=${rest##*@}
   rest=${rest##*\]}
   case $rest in
@@ -101,11 +102,12 @@ llmq_url_port() {
   esac
 }
 
+# 127.0.0.0/8 as a dotted quad only: a name such as 127.example.com resolves wherever its owner likes.
 llmq_is_loopback() {
   case $1 in
-    localhost | 127.* | ::1 | 0:0:0:0:0:0:0:1) return 0 ;;
-    *) return 1 ;;
+    localhost | ::1 | 0:0:0:0:0:0:0:1) return 0 ;;
   esac
+  [[ $1 =~ ^127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]]
 }
 
 # Sets LLMQ_LOCAL=1 when BASE_URL is loopback (resource figures readable), refuses other hosts unless

@@ -135,6 +135,14 @@ describe("load/lib/common.sh", () => {
     expect(local.stdout).toContain("local=1");
   });
 
+  it("does not take a remote host for loopback: a 127.* name, or 127.0.0.1 after a ? or # (curl goes to the host before it)", () => {
+    for (const url of ["http://127.example.com:8000", "http://example.com#@127.0.0.1:8000", "http://example.com?@127.0.0.1"]) {
+      const r = withCommon("llmq_check_target; echo local=$LLMQ_LOCAL", { BASE_URL: url });
+      expect(r.status, url).toBe(1);
+      expect(r.stderr, url).toMatch(/refusing to send load to 127\.example\.com|refusing to send load to example\.com/);
+    }
+  });
+
   it("reads API_KEY from .env the way the guide does when the environment has none", () => {
     const r = withCommon('cd "$(mktemp -d)" && printf "OTHER=1\\nAPI_KEY=\\"from-dotenv\\"\\n" > .env && LLMQ_CALLER_DIR=$PWD && unset API_KEY && llmq_read_api_key && echo "$API_KEY"');
     expect(r.stdout.trim()).toBe("from-dotenv");
