@@ -88,6 +88,20 @@ describe("schema guard", () => {
     expect(guard.compiles).toBe(11);
   });
 
+  it("does not let ajv keep schemas it evicted or failed to compile", () => {
+    const guard = new SchemaGuard({ maxBytes: 65536, maxDepth: 32, maxNodes: 5000, cacheSize: 3, compileBudgetMs: 1000 });
+    // ajv's own cache is private; it is the memory that would grow with every distinct client schema.
+    const ajvCache = (guard as unknown as { draft2020: { _cache: Map<unknown, unknown> } }).draft2020._cache;
+    guard.validate({ type: "object" }, {});
+    const baseline = ajvCache.size;
+    for (let i = 0; i < 50; i++) {
+      guard.validate({ type: "object", properties: { [`f${i}`]: { type: "integer" } } }, {});
+      // passes the guard's checks (a plain-name anchor is resolved by ajv) but cannot be compiled
+      expect(() => guard.validator({ type: "object", properties: { [`g${i}`]: { $ref: "#nowhere" } } })).toThrow(/could not be compiled/);
+    }
+    expect(ajvCache.size).toBeLessThanOrEqual(baseline + 3);
+  });
+
   it("lets two schemas with the same $id live side by side", () => {
     const guard = new SchemaGuard();
     const a = { $id: "https://example.com/person", type: "object", properties: { n: { type: "string" } }, required: ["n"] };

@@ -119,6 +119,9 @@ export class SchemaGuard {
     try {
       validate = ajv.compile(source);
     } catch (err) {
+      // ajv keeps a schema in its cache even when compiling it fails: a stream of distinct broken schemas
+      // would otherwise grow it without bound.
+      ajv.removeSchema(source);
       throw invalid(`the schema could not be compiled: ${(err as Error).message}`, [{ path: "", message: (err as Error).message }]);
     }
     this.compiles++;
