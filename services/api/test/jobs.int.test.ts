@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { SchemaGuard, type JobPayload } from "@llmq/shared";
-import { GUIDE, eventually, startStack, unique, type Stack } from "./helpers.js";
+import { GUIDE, KEYS, eventually, startStack, unique, type Stack } from "./helpers.js";
 
 let s: Stack | undefined;
 afterEach(async () => {
@@ -147,6 +147,28 @@ describe("async, polling and the 202 hand-over", () => {
     }
     // No waiter is left behind.
     expect(s.runtime.deps.waiter.size).toBe(0);
+  });
+
+  it("a client that leaves while its job is being enqueued frees its wait at once; the job is still enqueued", async () => {
+    s = await startStack("abort", { worker: false });
+    const queue = s.runtime.deps.queues.openai;
+    const add = queue.add.bind(queue);
+    const client = new AbortController();
+    // The client goes away between the waiter's registration and the end of queue.add.
+    queue.add = (async (...args: Parameters<typeof add>) => {
+      client.abort();
+      await new Promise((r) => setTimeout(r, 100));
+      return add(...args);
+    }) as typeof add;
+    const sent = fetch(`${s.url}/api/v1/unstructured?wait=30`, {
+      method: "POST",
+      headers: { "x-api-key": KEYS.alice, "content-type": "application/json" },
+      body: JSON.stringify({ model: "gpt-4", prompt: unique("gone") }),
+      signal: client.signal,
+    });
+    await expect(sent).rejects.toThrow();
+    await eventually(async () => ((await s!.queue("openai").getJobs(["waiting"])).length === 1 ? true : undefined));
+    await eventually(async () => (s!.runtime.deps.waiter.size === 0 ? true : undefined), 2000);
   });
 
   it("a done message that carries the record is answered without reading the result key", async () => {

@@ -18,7 +18,8 @@ export function mountJobRoutes(router: Router, service: JobService, config: Conf
         requestId: res.locals.requestId,
         waitMs: wait,
         idempotencyKey: idempotencyKey(req),
-        onAbort: (cancel) => res.once("close", cancel),
+        // The client may have left while the job was being enqueued: its "close" has fired already.
+        onAbort: (cancel) => (res.closed ? cancel() : res.once("close", cancel)),
       });
       metrics.outcomes.inc({ type, outcome: answer.kind === "accepted" ? "accepted" : answer.cached ? "cached" : answer.record.status });
       sendAnswer(res, answer);
