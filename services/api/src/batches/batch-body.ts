@@ -22,7 +22,7 @@ export interface BodyLimits {
 
 const NDJSON_TYPES = new Set(["application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines"]);
 
-export function batchBodyFormat(req: Request): "json" | "ndjson" {
+function batchBodyFormat(req: Request): "json" | "ndjson" {
   const raw = req.headers["content-type"];
   if (raw === undefined) throw new AppError("INVALID_REQUEST", "a body is required: JSON {requests: [...]} or NDJSON (Content-Type: application/x-ndjson)", { details: { errors: [{ path: "", message: "is required" }] } });
   const type = raw.split(";")[0]?.trim().toLowerCase() ?? "";

@@ -15,13 +15,9 @@ export interface BatchDeps {
   planner: JobRequestPlanner;
 }
 
-export function mountBatches(router: Router, deps: BatchDeps): BatchService {
-  const service = new BatchService(deps.config, new BatchStore(deps.redis, deps.keys), deps.planner);
-  mountBatchRoutes(router, service, deps.config);
-  return service;
+export function mountBatches(router: Router, deps: BatchDeps): void {
+  mountBatchRoutes(router, new BatchService(deps.config, new BatchStore(deps.redis, deps.keys), deps.planner), deps.config);
 }
 
-export { BatchService, RESULTS_CHUNK, RESULT_STATUSES, type BatchContext, type ResultStatus } from "./batch-service.js";
-export { BatchStore, type NewBatch, type BatchMeta } from "./batch-store.js";
-export { readBatchBody, type BatchBody } from "./batch-body.js";
-export { batchView } from "./batch-view.js";
+// For tests that drive the store directly.
+export { BatchStore, type NewBatch } from "./batch-store.js";

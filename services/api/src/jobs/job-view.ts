@@ -42,7 +42,3 @@ export function viewFromQueue(job: Job<JobPayload, unknown, JobType>, state: str
 export function queuedView(id: string, type: JobType, createdAt: number): JobView {
   return { id, type, status: "queued", attempts: 0, created_at: createdAt };
 }
-
-export function isFinal(status: JobStatus): status is FinalJobRecord["status"] {
-  return status === "completed" || status === "failed" || status === "cancelled";
-}
