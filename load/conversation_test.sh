@@ -16,11 +16,7 @@ set -uo pipefail
 # shellcheck source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-llmq_require jq curl
-llmq_read_api_key
-llmq_check_target
-llmq_probe
-llmq_find_pids
+llmq_start jq curl
 
 PROMPTS_FILE=${PROMPTS_FILE:-load/conversation_prompts.json}
 jq -e '.conversation_types.short and .conversation_types.medium and .conversation_types.long' "$PROMPTS_FILE" >/dev/null 2>&1 ||
@@ -49,14 +45,8 @@ for m in "${MODELS[@]}"; do
   llmq_has_model "$m" || llmq_log "warning: GET /api/v1/models does not list $m as available; its turns will fail"
 done
 
-{
-  echo "llmq conversation test results"
-  echo "Date: $(date -Is)"
-  echo "Target: $BASE_URL   Prompts: $PROMPTS_FILE   Models: ${MODELS[*]}   max_tokens: $MAX_TOKENS"
-  echo "Commit: $(git rev-parse --short HEAD 2>/dev/null || echo n/a)"
-  echo "Machine: $(llmq_machine)"
-  echo "Resource figures: $( [ "$LLMQ_LOCAL" = 1 ] && llmq_describe_pids || echo 'n/a (remote target)')"
-} | tee "$RESULTS_FILE"
+llmq_results_header "llmq conversation test results" "Prompts: $PROMPTS_FILE   Models: ${MODELS[*]}   max_tokens: $MAX_TOKENS" |
+  tee "$RESULTS_FILE"
 
 # run_conversation <type> <index within type> <model>
 run_conversation() {

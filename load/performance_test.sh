@@ -15,11 +15,7 @@ set -uo pipefail
 # shellcheck source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-llmq_require wrk jq curl
-llmq_read_api_key
-llmq_check_target
-llmq_probe
-llmq_find_pids
+llmq_start wrk jq curl
 
 DRAIN_TIMEOUT_S=${DRAIN_TIMEOUT_S:-30}
 mkdir -p "$RESULTS_DIR"
@@ -102,12 +98,7 @@ H_KEY=(-H "X-API-Key: ${API_KEY}")
 H_JSON=(-H "Content-Type: application/json")
 
 {
-  echo "llmq performance test results"
-  echo "Date: $(date -Is)"
-  echo "Target: $BASE_URL   Duration per scenario: $DURATION"
-  echo "Commit: $(git rev-parse --short HEAD 2>/dev/null || echo n/a)"
-  echo "Machine: $(llmq_machine)"
-  echo "Resource figures: $( [ "$LLMQ_LOCAL" = 1 ] && llmq_describe_pids || echo 'n/a (remote target)')"
+  llmq_results_header "llmq performance test results" "Duration per scenario: $DURATION"
   echo "Models used by the batch and new-schema scenarios: ${WRK_MODELS:-the defaults in the lua scripts}"
 } | tee "$RESULTS_FILE"
 

@@ -20,11 +20,7 @@ set -uo pipefail
 # shellcheck source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-llmq_require jq curl
-llmq_read_api_key
-llmq_check_target
-llmq_probe
-llmq_find_pids
+llmq_start jq curl
 
 CASES_FILE=${CASES_FILE:-load/structured_test_cases.json}
 MAX_REQUESTS=${MAX_REQUESTS:-1000}
@@ -43,12 +39,7 @@ SUFFIX=$(jq -r '.unstructured_suffix // " in JSON format"' "$CASES_FILE")
 echo "Model,Test Case,Endpoint,Latency (s),Input Tokens,Output Tokens,Total Requests,Average Duration (s)" >"$CSV"
 : >"$REG_LOG"
 {
-  echo "llmq structured vs unstructured results"
-  echo "Date: $(date -Is)"
-  echo "Target: $BASE_URL   Duration per case and endpoint: $DURATION (max $MAX_REQUESTS requests)"
-  echo "Commit: $(git rev-parse --short HEAD 2>/dev/null || echo n/a)"
-  echo "Machine: $(llmq_machine)"
-  echo "Resource figures: $( [ "$LLMQ_LOCAL" = 1 ] && llmq_describe_pids || echo 'n/a (remote target)')"
+  llmq_results_header "llmq structured vs unstructured results" "Duration per case and endpoint: $DURATION (max $MAX_REQUESTS requests)"
   echo
 } | tee "$SUMMARY"
 

@@ -176,6 +176,26 @@ llmq_machine() {
   printf '%s, %s cores, %s, %s' "${cpu:-unknown cpu}" "$cores" "$(uname -sr)" "$(node -v 2>/dev/null || echo 'node n/a')"
 }
 
+# The opening every measuring script makes: the tools it needs, the key, the loopback rule, the probe, and
+# the processes whose resources it reports.
+llmq_start() {
+  llmq_require "$@"
+  llmq_read_api_key
+  llmq_check_target
+  llmq_probe
+  llmq_find_pids
+}
+
+# llmq_results_header <title> <target line>: the lines that open every results file.
+llmq_results_header() {
+  echo "$1"
+  echo "Date: $(date -Is)"
+  echo "Target: $BASE_URL   $2"
+  echo "Commit: $(git rev-parse --short HEAD 2>/dev/null || echo n/a)"
+  echo "Machine: $(llmq_machine)"
+  echo "Resource figures: $( [ "${LLMQ_LOCAL:-0}" = 1 ] && llmq_describe_pids || echo 'n/a (remote target)')"
+}
+
 # ---------------------------------------------------------------------------------------------------------
 # Resource figures. Roles: api, worker, simulator, redis. Pids come from API_PIDS / WORKER_PIDS /
 # SIMULATOR_PIDS / REDIS_PID when set; else the API is whatever listens on BASE_URL's port, worker and
