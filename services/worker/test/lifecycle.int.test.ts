@@ -61,6 +61,20 @@ describe("results, cache and the done channel", () => {
     }
   });
 
+  it("a completed job that lost the race to a cancellation is not cached, and its job state is still cleaned up", async () => {
+    h = await startHarness("nxcache", { start: false });
+    const id = "raced-job-2";
+    const now = Date.now();
+    const cancelled: FinalJobRecord = { id, type: "unstructured", owner: "o", status: "cancelled", attempts: 0, created_at: now, finished_at: now };
+    await h.redis.set(h.keys.result(id), JSON.stringify(cancelled), "EX", 60);
+    await h.redis.hset(h.keys.jobState(id), "first_started", String(now));
+    const completed: FinalJobRecord = { ...cancelled, status: "completed", attempts: 2 };
+    await finalize(h.redis, h.keys, completed, { resultTtlS: 60, cacheTtlS: 60, cacheKey: "ck-raced" });
+    expect(JSON.parse((await h.redis.get(h.keys.result(id))) ?? "{}")).toMatchObject({ status: "cancelled" });
+    expect(await h.redis.exists(h.keys.cache("ck-raced"))).toBe(0);
+    expect(await h.redis.exists(h.keys.jobState(id))).toBe(0);
+  });
+
   it("a job the API cancelled before it started is skipped without a provider call", async () => {
     h = await startHarness("cancel", { start: false });
     const id = "cancelled-job-1";
