@@ -139,12 +139,13 @@ if (!stopping) start("worker");
 if (!stopping) start("api");
 
 const base = `http://localhost:${apiPort}`;
-for (let i = 0; i < 300 && !stopping; i++) {
-  const ok = await fetch(`${base}/api/v1/health`).then((r) => r.ok || r.status === 503, () => false);
-  if (ok) break;
-  await sleep(100);
+let answered = false;
+for (let i = 0; i < 300 && !stopping && !answered; i++) {
+  answered = await fetch(`${base}/api/v1/health`).then((r) => r.ok || r.status === 503, () => false);
+  if (!answered) await sleep(100);
 }
-if (!stopping) {
+if (!stopping && !answered) say(`the API did not answer on ${base} within 30 s: its log above says why (Ctrl-C stops everything)`);
+if (!stopping && answered) {
   const keyHint = existsSync(envPath) ? `API_KEY=$(grep "^API_KEY=" .env | cut -d '=' -f2 | tr -d '"')` : "API_KEY=<your key>";
   say(`ready: API on ${base}`);
   const workerMetrics = Number(childEnv.WORKER_METRICS_PORT ?? 0);
