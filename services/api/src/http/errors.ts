@@ -18,6 +18,11 @@ export function errorHandler(logger: Logger, redis: Redis, bodyLimitBytes: numbe
   };
 }
 
+/** 503 QUEUE_UNAVAILABLE: Redis is down or refusing writes; nothing was enqueued, the client may retry. */
+export function queueUnavailable(cause?: unknown): AppError {
+  return new AppError("QUEUE_UNAVAILABLE", "the job queue is unavailable; retry shortly", { headers: { "Retry-After": "1" }, cause });
+}
+
 /** Unmatched routes: the same error shape. */
 export function notFoundHandler(req: Request): never {
   throw new AppError("NOT_FOUND", `no route ${req.method} ${req.path.slice(0, 200)}`);
@@ -39,7 +44,7 @@ function toAppError(err: unknown, redis: Redis, bodyLimitBytes: number): AppErro
       return new AppError("INVALID_REQUEST", e.message ?? "the body could not be read");
   }
   if (isRedisUnavailable(err, redis)) {
-    return new AppError("QUEUE_UNAVAILABLE", "the job queue is unavailable; retry shortly", { headers: { "Retry-After": "1" }, cause: err });
+    return queueUnavailable(err);
   }
   return new AppError("INTERNAL", "internal error", { cause: err });
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { AppError, PROVIDERS, hashJson, sha256Hex, type Config, type FinalJobRecord, type JobType } from "@llmq/shared";
+import { queueUnavailable } from "../http/errors.js";
 import type { ApiMetrics } from "../metrics/api-metrics.js";
 import type { JobQueue, JobQueues } from "./job-queues.js";
 import type { JobRequestPlanner } from "./job-request.js";
@@ -193,7 +194,7 @@ export class JobService {
   /** Fails fast (no round trip) when the queue connection, or for a sync wait the result subscription, is down. */
   private assertRedis(syncWait = false): void {
     if (this.redis.status !== "ready" || (syncWait && !this.waiter.ready)) {
-      throw new AppError("QUEUE_UNAVAILABLE", "the job queue is unavailable; retry shortly", { headers: { "Retry-After": "1" } });
+      throw queueUnavailable();
     }
   }
 }
