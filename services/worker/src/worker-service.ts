@@ -15,7 +15,7 @@ import {
 import { createBackoffStrategy } from "./backoff.js";
 import { failLostBatchItem } from "./batches/batch-item.js";
 import { BatchFeeder } from "./batches/feeder.js";
-import { createJobProcessor, SHUTDOWN_REASON, type JobReturn, type LlmqJob } from "./job-runner.js";
+import { createJobProcessor, SHUTDOWN_REASON, type JobReturn, type LlmqJob, type RunnerDeps } from "./job-runner.js";
 import { noopMetrics, type WorkerMetrics } from "./metrics.js";
 import { createProviderAdapter } from "./providers/registry.js";
 import type { ProviderAdapter } from "./providers/types.js";
@@ -47,7 +47,7 @@ export interface WorkerServiceDeps {
 }
 
 export interface WorkerService {
-  readonly workers: ReadonlyMap<ProviderName, Worker<LlmqJob["data"], JobReturn, string>>;
+  readonly workers: ReadonlyMap<ProviderName, LlmqWorker>;
   readonly adapters: ReadonlyMap<ProviderName, ProviderAdapter>;
   readonly feeder: BatchFeeder | undefined;
   /** The shared connection (for startup checks; the service closes it). */
@@ -81,41 +81,14 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
 
   let started: Promise<void> | undefined;
   let closing: Promise<void> | undefined;
-  const workers = new Map<ProviderName, Worker<LlmqJob["data"], JobReturn, string>>();
+  const workers = new Map<ProviderName, LlmqWorker>();
   const adapters = new Map<ProviderName, ProviderAdapter>();
+  const shared = { config, logger, registry, metrics, keys, guard, plans, redis, commands, isClosing: () => closing !== undefined };
   for (const provider of deps.providers ?? PROVIDERS) {
-    const queue = QUEUE_NAMES[provider];
-    const log = logger.child({ queue, provider });
-    const adapter = createProviderAdapter(config, provider, log);
-    const rpm = config.providers[provider].rpm;
-    let worker: Worker<LlmqJob["data"], JobReturn, string> | undefined;
-    const processor = createJobProcessor({
-      config, registry, adapter, guard, plans, redis: commands, keys, logger: log, metrics,
-      rateLimit: (ms) => (worker as Worker).rateLimit(ms),
-      isClosing: () => closing !== undefined,
-    });
-    worker = new Worker<LlmqJob["data"], JobReturn, string>(queue, processor, {
-      connection: redis,
-      prefix: config.redis.prefix,
-      autorun: false,
-      concurrency: config.providers[provider].concurrency,
-      limiter: rpm === undefined ? UNLIMITED : { max: rpm, duration: 60_000 },
-      lockDuration: config.worker.lockDurationMs,
-      stalledInterval: config.worker.stalledIntervalMs,
-      settings: { backoffStrategy: createBackoffStrategy(config.jobs.backoffMs) },
-    });
-    worker.on("error", (err) => log.error({ err: err.message }, "worker error"));
-    worker.on("failed", (job, err) => {
-      // A batch item BullMQ failed before the runner stored it still has to count, or its batch never ends.
-      if (job?.data.batch_id === undefined || !job.finishedOn) return;
-      failLostBatchItem(redis, keys, String(job.id), job.data, { code: "INTERNAL", message: err.message.slice(0, 500) }, config.jobs.resultTtlS)
-        .then((stored) => stored && log.warn({ job_id: job.id, batch_id: job.data.batch_id }, "batch item failed outside the runner; stored as failed"))
-        .catch((e: unknown) => log.error({ job_id: job.id, err: (e as Error).message }, "could not store a lost batch item"));
-    });
+    const { worker, adapter } = createProviderWorker(provider, shared);
     workers.set(provider, worker);
     adapters.set(provider, adapter);
   }
-
 
   const served = [...workers.keys()];
   const feeder = deps.batchFeeder === false || served.length === 0 ? undefined : new BatchFeeder({ config, keys, redis, logger: logger.child({ component: "batch-feeder" }), providers: served });
@@ -156,6 +129,50 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
     })());
 
   return { workers, adapters, feeder, redis, start, close };
+}
+
+type LlmqWorker = Worker<LlmqJob["data"], JobReturn, string>;
+
+interface ProviderWorkerDeps extends Omit<RunnerDeps, "adapter" | "redis" | "logger" | "rateLimit"> {
+  /** The connection the Worker is given (BullMQ duplicates it for blocking calls). */
+  redis: Redis;
+  /** llmq's own commands: results, job state, batch steps. */
+  commands: Redis;
+  logger: Logger;
+}
+
+/** One provider queue's Worker and adapter. Not started (autorun: false). */
+function createProviderWorker(provider: ProviderName, deps: ProviderWorkerDeps): { worker: LlmqWorker; adapter: ProviderAdapter } {
+  const { config, redis, keys } = deps;
+  const queue = QUEUE_NAMES[provider];
+  const log = deps.logger.child({ queue, provider });
+  const adapter = createProviderAdapter(config, provider, log);
+  const rpm = config.providers[provider].rpm;
+  let worker: LlmqWorker | undefined;
+  const processor = createJobProcessor({
+    config, registry: deps.registry, adapter, guard: deps.guard, plans: deps.plans, redis: deps.commands, keys, logger: log, metrics: deps.metrics,
+    rateLimit: (ms) => (worker as LlmqWorker).rateLimit(ms),
+    isClosing: deps.isClosing,
+  });
+  worker = new Worker<LlmqJob["data"], JobReturn, string>(queue, processor, {
+    connection: redis,
+    prefix: config.redis.prefix,
+    autorun: false,
+    concurrency: config.providers[provider].concurrency,
+    limiter: rpm === undefined ? UNLIMITED : { max: rpm, duration: 60_000 },
+    lockDuration: config.worker.lockDurationMs,
+    stalledInterval: config.worker.stalledIntervalMs,
+    settings: { backoffStrategy: createBackoffStrategy(config.jobs.backoffMs) },
+  });
+  worker.on("error", (err) => log.error({ err: err.message }, "worker error"));
+  worker.on("failed", (job, err) => {
+    // A batch item BullMQ failed before the runner stored it still has to count, or its batch never ends.
+    if (job?.data.batch_id === undefined || !job.finishedOn) return;
+    failLostBatchItem(redis, keys, String(job.id), job.data, { code: "INTERNAL", message: err.message.slice(0, 500) }, config.jobs.resultTtlS)
+      .then((stored) => stored && log.warn({ job_id: job.id, batch_id: job.data.batch_id }, "batch item failed outside the runner; stored as failed"))
+      .catch((e: unknown) => log.error({ job_id: job.id, err: (e as Error).message }, "could not store a lost batch item"));
+  });
+  return { worker, adapter };
 }
 
 /** True if `p` settled within `ms`. */
