@@ -1,6 +1,6 @@
 import type { Request, Response, Router } from "express";
-import { AppError, type Config } from "@llmq/shared";
-import type { ApiKeyAuth } from "../http/auth.js";
+import type { Config } from "@llmq/shared";
+import { unauthorized, type ApiKeyAuth } from "../http/auth.js";
 import type { HealthService } from "./health-service.js";
 
 /**
@@ -10,7 +10,7 @@ import type { HealthService } from "./health-service.js";
 export function mountHealthRoutes(router: Router, service: HealthService, auth: ApiKeyAuth, config: Config, startedAt: number): void {
   router.get("/api/v1/health", async (req: Request, res: Response) => {
     const owner = auth.identify(req);
-    if (owner === undefined) throw new AppError("UNAUTHORIZED", "the API key is not valid", { headers: { "WWW-Authenticate": 'Bearer realm="llmq"' } });
+    if (owner === undefined) throw unauthorized(owner);
     const snapshot = await service.current();
     res.status(snapshot.redis === "up" ? 200 : 503);
     if (owner === null) {

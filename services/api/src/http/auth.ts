@@ -27,14 +27,17 @@ export class ApiKeyAuth {
   /** Middleware for every route that needs a key. */
   readonly require = (req: Request, res: Response, next: NextFunction): void => {
     const name = this.identify(req);
-    if (typeof name !== "string") {
-      throw new AppError("UNAUTHORIZED", name === null ? "send an API key in X-API-Key or Authorization: Bearer" : "the API key is not valid", {
-        headers: { "WWW-Authenticate": 'Bearer realm="llmq"' },
-      });
-    }
+    if (typeof name !== "string") throw unauthorized(name);
     res.locals.owner = name;
     next();
   };
+}
+
+/** 401 for a request with no key (null) or a wrong one (undefined): the same answer on every route. */
+export function unauthorized(identified: null | undefined): AppError {
+  return new AppError("UNAUTHORIZED", identified === null ? "send an API key in X-API-Key or Authorization: Bearer" : "the API key is not valid", {
+    headers: { "WWW-Authenticate": 'Bearer realm="llmq"' },
+  });
 }
 
 function presentedKey(req: Request): string | undefined {
