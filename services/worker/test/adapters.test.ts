@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger, parseConfig, PROVIDERS, SchemaGuard, type Config, type ProviderName } from "@llmq/shared";
 import { createSimulator, type Simulator } from "../../simulator/src/index.js";
@@ -105,6 +107,30 @@ describe("structured request shapes", () => {
       expect(classifyFailure(err, "groq")).toMatchObject({ kind: "retry", error: { code: "PROVIDER_ERROR" } });
     } finally {
       await dead.close();
+    }
+  });
+});
+
+describe("provider keys", () => {
+  it("a simulated provider is sent sim-key, never the configured real key", async () => {
+    const seen: string[] = [];
+    const server = createServer((rq, rs) => {
+      seen.push(String(rq.headers.authorization ?? rq.headers["x-api-key"] ?? ""));
+      rq.resume().on("end", () => {
+        rs.writeHead(200, { "content-type": "application/json" }).end(
+          JSON.stringify({ id: "c", object: "chat.completion", created: 0, model: "gpt-4o", choices: [{ index: 0, finish_reason: "stop", message: { role: "assistant", content: "hi" } }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } }),
+        );
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const adapter = createProviderAdapter(parseConfig({ PROVIDER_MODE: "simulate", SIMULATOR_URL: url, OPENAI_API_KEY: "sk-real-key-never-sent-123456" }), "openai", logger);
+    try {
+      expect((await adapter.call(req("openai", "hi"), signal)).content).toBe("hi");
+      expect(seen).toEqual(["Bearer sim-key"]);
+    } finally {
+      await adapter.close();
+      await new Promise((r) => server.close(r));
     }
   });
 });
