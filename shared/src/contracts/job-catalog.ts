@@ -109,7 +109,3 @@ export interface JobResults {
   conversation: ConversationResult;
 }
 export type JobResult = JobResults[JobType];
-
-export function isJobType(value: unknown): value is JobType {
-  return typeof value === "string" && (JOB_TYPES as readonly string[]).includes(value);
-}

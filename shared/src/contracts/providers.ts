@@ -17,7 +17,3 @@ export const QUEUE_NAMES = {
 } as const satisfies Record<ProviderName, string>;
 
 export type QueueName = (typeof QUEUE_NAMES)[ProviderName];
-
-export function queueNameFor(provider: ProviderName): QueueName {
-  return QUEUE_NAMES[provider];
-}
