@@ -85,6 +85,18 @@ describe("job routes, sync", () => {
   });
 });
 
+describe("a provider that keeps answering 429", () => {
+  it("fails the job with 429 PROVIDER_RATE_LIMITED and a Retry-After once the rate-limit cap is spent", async () => {
+    s = await startStack("fail429", { env: { JOB_ATTEMPTS: "1" } });
+    const r = await s.request("/api/v1/unstructured", { body: { model: "gpt-4", prompt: unique("[[sim:429@20msxall]] hello") } });
+    expect(r.status, r.text).toBe(429);
+    expect(r.body.error.code).toBe("PROVIDER_RATE_LIMITED");
+    expect(r.headers.get("retry-after")).toBe("30");
+    // The cap is JOB_ATTEMPTS x 2 rate-limited answers, then one more call that fails the job.
+    expect(await s.providerCalls()).toBe(3);
+  });
+});
+
 describe("async, polling and the 202 hand-over", () => {
   it("?async=true answers 202 + Location at once; polling reaches completed with the same body a sync call returns", async () => {
     s = await startStack("async");

@@ -66,8 +66,13 @@ function sendAnswer(res: Response, answer: JobAnswer): void {
 function recordError(record: FinalJobRecord): AppError {
   if (record.status === "cancelled") return new AppError("JOB_CANCELLED", `job ${record.id} was cancelled`, { details: { job_id: record.id } });
   const stored = AppError.fromBody(record.error ?? { code: "INTERNAL", message: "the job failed" });
-  return new AppError(stored.code, stored.message, { details: { ...stored.details, job_id: record.id } });
+  // A provider that kept answering 429 until the job gave up: the client is told when a new try makes sense.
+  const headers = stored.status === 429 || stored.status === 503 ? { "Retry-After": String(PROVIDER_RETRY_AFTER_S) } : undefined;
+  return new AppError(stored.code, stored.message, { details: { ...stored.details, job_id: record.id }, ...(headers && { headers }) });
 }
+
+/** Retry-After for a job that failed on a provider's rate limit or outage. */
+export const PROVIDER_RETRY_AFTER_S = 30;
 
 function serverTiming(t: Timings): string {
   return `queue;dur=${t.queued_ms}, provider;dur=${t.provider_ms}, validate;dur=${t.validate_ms}, total;dur=${t.total_ms}`;
