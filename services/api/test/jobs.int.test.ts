@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { SchemaGuard, type JobPayload } from "@llmq/shared";
+import { SchemaGuard, sha256Hex, type JobPayload } from "@llmq/shared";
 import { GUIDE, KEYS, eventually, startStack, unique, type Stack } from "./helpers.js";
 
 let s: Stack | undefined;
@@ -231,6 +231,24 @@ describe("idempotency and the response cache", () => {
     const replies = await Promise.all(Array.from({ length: 5 }, () => s!.request("/api/v1/unstructured", { body, headers: { "idempotency-key": "k-race" } })));
     expect(new Set(replies.map((r) => r.body.id)).size).toBe(1);
     expect(replies.every((r) => r.status === 200)).toBe(true);
+    expect(await s.providerCalls()).toBe(1);
+  });
+
+  it("a replay whose job has expired answers 404 instead of waiting out its wait for a 202", async () => {
+    s = await startStack("idemexpired");
+    const body = { model: "gpt-4", prompt: unique("expires") };
+    const a = await s.request("/api/v1/unstructured", { body, headers: { "idempotency-key": "old-order" } });
+    expect(a.status).toBe(200);
+    // What RESULT_TTL_S < IDEMPOTENCY_TTL_S leaves after a while: the key, claimed long ago, and no job.
+    const idemKey = s.keys.idempotency("alice", sha256Hex("old-order"));
+    const [jobId, requestHash] = ((await s.redis.get(idemKey)) ?? "").split(" ");
+    expect(jobId).toBe(a.body.id);
+    await s.redis.set(idemKey, `${jobId} ${requestHash} ${Date.now() - 60_000}`, "KEEPTTL");
+    await s.redis.del(s.keys.result(a.body.id));
+    await (await s.queue("openai").getJob(a.body.id))?.remove();
+    const b = await s.request("/api/v1/unstructured?wait=5", { body, headers: { "idempotency-key": "old-order" } });
+    expect(b.status, b.text).toBe(404);
+    expect(b.body.error.details.job_id).toBe(a.body.id);
     expect(await s.providerCalls()).toBe(1);
   });
 

@@ -62,7 +62,7 @@ export class JobService {
     let idem: Claim | undefined;
     if (opts.idempotencyKey !== undefined) {
       const claim = await this.claimIdempotency(opts.owner, opts.idempotencyKey, jobId, { type, body });
-      if ("existingId" in claim) return this.answerExisting(claim.existingId, type, opts, now);
+      if ("existingId" in claim) return this.answerExisting(claim.existingId, claim.claimedAt, type, opts, now);
       idem = claim;
     }
 
@@ -92,18 +92,18 @@ export class JobService {
   }
 
   /** Claims an Idempotency-Key for `jobId`, or names the job that holds it (same request) or refuses (another). */
-  private async claimIdempotency(owner: string, key: string, jobId: string, request: unknown): Promise<Claim | { existingId: string }> {
+  private async claimIdempotency(owner: string, key: string, jobId: string, request: unknown): Promise<Claim | { existingId: string; claimedAt: number }> {
     const keyHash = sha256Hex(key);
     const requestHash = hashJson(request);
-    const value = `${jobId} ${requestHash}`;
+    const value = `${jobId} ${requestHash} ${Date.now()}`;
     const existing = await this.store.claimIdempotency(owner, keyHash, value, this.config.api.idempotencyTtlS);
     if (existing === undefined) return { keyHash, value };
-    const [existingId = "", existingHash] = existing.split(" ");
+    const [existingId = "", existingHash, claimedAt] = existing.split(" ");
     if (existingHash !== requestHash) {
       throw new AppError("IDEMPOTENCY_CONFLICT", "this Idempotency-Key was used with a different request", { details: { job_id: existingId } });
     }
     this.metrics.idempotentReplays.inc();
-    return { existingId };
+    return { existingId, claimedAt: Number(claimedAt) || 0 };
   }
 
   /** GET /jobs/{id}. */
@@ -146,8 +146,12 @@ export class JobService {
     return viewFromRecord(record);
   }
 
-  /** Idempotent replay: the first request's job, waited for like a new one. */
-  private async answerExisting(id: string, type: JobType, opts: SubmitOptions, now: number): Promise<JobAnswer> {
+  /**
+   * Idempotent replay: the first request's job, waited for like a new one. A job not found yet may still be on
+   * its way into the queue (the key is claimed before the add); one claimed long ago and gone has expired
+   * (RESULT_TTL_S shorter than IDEMPOTENCY_TTL_S), and waiting for it would only end in a 202 for nothing.
+   */
+  private async answerExisting(id: string, claimedAt: number, type: JobType, opts: SubmitOptions, now: number): Promise<JobAnswer> {
     const pending = opts.waitMs > 0 ? this.waiter.wait(id, opts.waitMs) : undefined;
     const found = await this.find(id, opts.owner).catch((err: unknown) => {
       pending?.cancel();
@@ -156,6 +160,10 @@ export class JobService {
     if (found !== undefined && "record" in found) {
       pending?.cancel();
       return { kind: "final", record: found.record, cached: false, replayed: true };
+    }
+    if (found === undefined && now - claimedAt > ENQUEUE_GRACE_MS) {
+      pending?.cancel();
+      throw new AppError("NOT_FOUND", `the job this Idempotency-Key names (${id}) no longer exists: its result has expired`, { details: { job_id: id } });
     }
     if (pending === undefined) return { kind: "accepted", view: found?.view ?? queuedView(id, type, now), replayed: true };
     opts.onAbort(pending.cancel);
@@ -200,6 +208,9 @@ export class JobService {
 }
 
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/** How long a claimed Idempotency-Key's job may take to appear in its queue. */
+const ENQUEUE_GRACE_MS = 10_000;
 
 function notFound(id: string): AppError {
   return new AppError("NOT_FOUND", `no job ${id.slice(0, 64)}`);
