@@ -1,7 +1,7 @@
 import Anthropic from "@anthropic-ai/sdk";
 import type { ChatMessage, FinishReason, ProviderConfig, Usage } from "@llmq/shared";
 import type { AdapterOptions } from "./registry.js";
-import { createTransport } from "./transport.js";
+import { sdkClientOptions } from "./sdk-options.js";
 import type { ProviderAdapter, ProviderRequest, ProviderResponse } from "./types.js";
 
 /**
@@ -94,16 +94,8 @@ export function anthropicUsage(u: MessagesResult["usage"]): Usage {
 }
 
 export function createAnthropicAdapter(provider: ProviderConfig, opts: AdapterOptions): ProviderAdapter {
-  const transport = createTransport({ connections: provider.concurrency, timeoutMs: opts.timeoutMs });
-  const client = new Anthropic({
-    apiKey: provider.apiKey ?? opts.simulatedKey,
-    baseURL: provider.baseUrl,
-    maxRetries: 0,
-    timeout: opts.timeoutMs,
-    fetch: transport.fetch,
-    logger: opts.sdkLogger,
-    logLevel: "warn",
-  });
+  const { transport, options } = sdkClientOptions(provider, opts);
+  const client = new Anthropic(options);
   return {
     name: "anthropic",
     simulated: provider.simulated,

@@ -2,7 +2,7 @@ import Groq from "groq-sdk";
 import type { ProviderConfig } from "@llmq/shared";
 import { fromChatCompletion, toChatCompletionsBody } from "./chat-completions.js";
 import type { AdapterOptions } from "./registry.js";
-import { createTransport } from "./transport.js";
+import { sdkClientOptions } from "./sdk-options.js";
 import type { ProviderAdapter } from "./types.js";
 
 /**
@@ -10,16 +10,8 @@ import type { ProviderAdapter } from "./types.js";
  * with OpenAI's (chat-completions.ts). https://console.groq.com/docs/api-reference#chat-create
  */
 export function createGroqAdapter(provider: ProviderConfig, opts: AdapterOptions): ProviderAdapter {
-  const transport = createTransport({ connections: provider.concurrency, timeoutMs: opts.timeoutMs });
-  const client = new Groq({
-    apiKey: provider.apiKey ?? opts.simulatedKey,
-    baseURL: provider.baseUrl,
-    maxRetries: 0,
-    timeout: opts.timeoutMs,
-    fetch: transport.fetch,
-    logger: opts.sdkLogger,
-    logLevel: "warn",
-  });
+  const { transport, options } = sdkClientOptions(provider, opts);
+  const client = new Groq(options);
   return {
     name: "groq",
     simulated: provider.simulated,

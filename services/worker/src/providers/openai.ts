@@ -2,7 +2,7 @@ import OpenAI from "openai";
 import type { ProviderConfig } from "@llmq/shared";
 import { fromChatCompletion, toChatCompletionsBody } from "./chat-completions.js";
 import type { AdapterOptions } from "./registry.js";
-import { createTransport } from "./transport.js";
+import { sdkClientOptions } from "./sdk-options.js";
 import type { ProviderAdapter } from "./types.js";
 
 /**
@@ -11,18 +11,8 @@ import type { ProviderAdapter } from "./types.js";
  * Retries are BullMQ's (`maxRetries: 0`); the transport is llmq's (see transport.ts).
  */
 export function createOpenAIAdapter(provider: ProviderConfig, opts: AdapterOptions): ProviderAdapter {
-  const transport = createTransport({ connections: provider.concurrency, timeoutMs: opts.timeoutMs });
-  const client = new OpenAI({
-    apiKey: provider.apiKey ?? opts.simulatedKey,
-    baseURL: provider.baseUrl,
-    organization: null,
-    project: null,
-    maxRetries: 0,
-    timeout: opts.timeoutMs,
-    fetch: transport.fetch,
-    logger: opts.sdkLogger,
-    logLevel: "warn",
-  });
+  const { transport, options } = sdkClientOptions(provider, opts);
+  const client = new OpenAI({ ...options, organization: null, project: null });
   return {
     name: "openai",
     simulated: provider.simulated,
