@@ -44,7 +44,6 @@ export interface JobRun {
   started: number;
   /** When the job's first attempt started (BullMQ's processedOn moves with every attempt). */
   firstStart: number;
-  log: Logger;
 }
 
 export function newRun(deps: RunnerDeps, job: LlmqJob, token: string | undefined, signal: AbortSignal | undefined): JobRun {
@@ -58,7 +57,6 @@ export function newRun(deps: RunnerDeps, job: LlmqJob, token: string | undefined
     maxAttempts: job.opts.attempts ?? 1,
     started,
     firstStart: job.processedOn ?? started,
-    log: deps.logger.child({ job_id: String(job.id), attempt }),
   };
 }
 
@@ -72,7 +70,12 @@ export async function loadFirstStart(run: JobRun): Promise<void> {
 export function report(run: JobRun, outcome: JobOutcome, message: string, fields: Record<string, unknown> = {}, code?: ErrorBody["code"], timings?: JobTimings): void {
   const durationMs = Date.now() - run.started;
   const level = outcome === "completed" || outcome === "cancelled" || outcome === "failed" ? "info" : "warn";
-  run.log[level]({ type: run.payload.type, model: run.payload.model, outcome, ...(code ? { code } : {}), duration_ms: durationMs, ...fields }, `${message} (attempt ${run.attempt} of ${run.maxAttempts})`);
+  // No child logger per job: this is the attempt's only line, and at LOG_LEVEL=warn a completed job builds nothing.
+  const log = run.deps.logger;
+  if (log.isLevelEnabled(level)) {
+    const line = { job_id: run.id, attempt: run.attempt, type: run.payload.type, model: run.payload.model, outcome, ...(code ? { code } : {}), duration_ms: durationMs, ...fields };
+    log[level](line, `${message} (attempt ${run.attempt} of ${run.maxAttempts})`);
+  }
   run.deps.metrics.jobOutcome({ provider: run.deps.adapter.name, type: run.payload.type, model: run.payload.model, outcome, code, durationMs, attempt: run.attempt, timings });
 }
 
