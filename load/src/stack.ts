@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { closeQuietly, createProducerConnection, processEnv, waitForReady } from "@llmq/shared";
+import { closeQuietly, createProducerConnection, deletePrefix, processEnv, waitForReady } from "@llmq/shared";
 
 /**
  * A private llmq for one benchmark or test run: the simulator, the API and a worker, each the built
@@ -117,23 +117,16 @@ async function until(what: string, children: Child[], deadline: number, probe: (
   }
 }
 
-/** Deletes every key under `${prefix}:` with SCAN + UNLINK (never FLUSH: the Redis may be shared). */
+/** Deletes this stack's keys (SCAN + UNLINK under `${prefix}:`; never FLUSH, the Redis may be shared). */
 export async function deletePrefixKeys(redisUrl: string, prefix: string): Promise<number> {
   if (!/^[A-Za-z0-9_.{}-]+$/.test(prefix)) throw new Error(`refusing to delete keys for an unusual prefix "${prefix}"`);
   const redis = createProducerConnection(redisUrl, { lazyConnect: false });
-  let deleted = 0;
   try {
     await waitForReady(redis, 5000);
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) deleted += await redis.unlink(...keys);
-    } while (cursor !== "0");
+    return await deletePrefix(redis, prefix);
   } finally {
     await closeQuietly(redis);
   }
-  return deleted;
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {

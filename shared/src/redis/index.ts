@@ -1,2 +1,3 @@
 export * from "./connections.js";
 export * from "./redis-policy.js";
+export * from "./delete-prefix.js";

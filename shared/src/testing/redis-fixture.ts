@@ -95,14 +95,4 @@ export function testPrefix(name = "t"): string {
   return `llmqtest-${name.replace(/[^A-Za-z0-9_.-]/g, "")}-${randomBytes(4).toString("hex")}`;
 }
 
-/** Deletes every key under a test prefix (SCAN, never FLUSH). */
-export async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
-  let cursor = "0";
-  let deleted = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-    cursor = next;
-    if (keys.length > 0) deleted += await redis.unlink(...keys);
-  } while (cursor !== "0");
-  return deleted;
-}
+export { deletePrefix } from "../redis/delete-prefix.js";
