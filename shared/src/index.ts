@@ -7,3 +7,4 @@ export * from "./redis/index.js";
 export * from "./schema/index.js";
 export * from "./tokens/index.js";
 export * from "./batches/index.js";
+export * from "./capacity/index.js";

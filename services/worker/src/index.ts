@@ -1,5 +1,5 @@
 export { createWorkerService, FORCE_CLOSE_MS, type WorkerService, type WorkerServiceDeps } from "./worker-service.js";
-export { createJobProcessor, rateLimitCap, SHUTDOWN_REASON, DEFAULT_RATE_LIMIT_WAIT_MS, type JobReturn, type LlmqJob, type RunnerDeps } from "./job-runner.js";
+export { createJobProcessor, SHUTDOWN_REASON, DEFAULT_RATE_LIMIT_WAIT_MS, type JobReturn, type LlmqJob, type RunnerDeps } from "./job-runner.js";
 export { addBatchItemFinalWrites, finalize, INLINE_RECORD_MAX_BYTES, type FinalizeOptions } from "./finalize.js";
 export { backoffDelay, createBackoffStrategy, MAX_BACKOFF_MS, RetryableError } from "./backoff.js";
 export { noopMetrics, type JobOutcome, type JobOutcomeEvent, type JobTimings, type ProviderCallEvent, type WorkerMetrics } from "./metrics.js";

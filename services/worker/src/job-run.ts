@@ -3,6 +3,7 @@ import type { Config, ErrorBody, FinalJobRecord, JobPayload, Keys, Logger, Model
 import type { Job } from "bullmq";
 import { firstStartedAt } from "./job-state.js";
 import type { JobOutcome, JobTimings, WorkerMetrics } from "./metrics.js";
+import type { CapacityGate } from "./capacity/capacity-gate.js";
 import type { ProviderAdapter } from "./providers/types.js";
 import type { StructuredPlans } from "./structured/structured-plan.js";
 
@@ -18,6 +19,8 @@ export interface RunnerDeps {
   /** Bound to {queue, provider}. */
   logger: Logger;
   metrics: WorkerMetrics;
+  /** This provider's capacity buckets. */
+  capacity: CapacityGate;
   /** Pauses this provider's queue (Worker.rateLimit). */
   rateLimit(ms: number): Promise<void>;
   /** True once shutdown began: a job picked up after that is handed back untouched. */
@@ -69,7 +72,8 @@ export async function loadFirstStart(run: JobRun): Promise<void> {
 /** The attempt's one log line and one metrics event. */
 export function report(run: JobRun, outcome: JobOutcome, message: string, fields: Record<string, unknown> = {}, code?: ErrorBody["code"], timings?: JobTimings): void {
   const durationMs = Date.now() - run.started;
-  const level = outcome === "completed" || outcome === "cancelled" || outcome === "failed" ? "info" : "warn";
+  // A capacity wait is pacing, not trouble: it happens about once per call while a limit is reached.
+  const level = outcome === "completed" || outcome === "cancelled" || outcome === "failed" ? "info" : outcome === "capacity_wait" ? "debug" : "warn";
   // No child logger per job: this is the attempt's only line, and at LOG_LEVEL=warn a completed job builds nothing.
   const log = run.deps.logger;
   if (log.isLevelEnabled(level)) {

@@ -1,5 +1,5 @@
 import { DelayedError, UnrecoverableError, Worker } from "bullmq";
-import { AppError, type Config, type FinalJobRecord, type JobResult, type JobType } from "@llmq/shared";
+import { AppError, type ErrorCode, type FinalJobRecord, type JobResult, type JobType } from "@llmq/shared";
 import { RetryableError } from "./backoff.js";
 import { startBatchItem, type StartGate } from "./batches/batch-item.js";
 import { finalize, type FinalizeOptions } from "./finalize.js";
@@ -7,6 +7,7 @@ import { finalRecord, loadFirstStart, newRun, report, type JobReturn, type JobRu
 import { recordSetback } from "./job-state.js";
 import { PROCESSORS } from "./processors/index.js";
 import type { Processor, ProcessorContext, ProcessorOutput } from "./processors/types.js";
+import { CapacityWaitError, DEFAULT_BLOCK_MS } from "./capacity/capacity-gate.js";
 import { classifyFailure } from "./providers/classify.js";
 
 /**
@@ -16,18 +17,18 @@ import { classifyFailure } from "./providers/classify.js";
  *   its batch's item state (batches/batch-item.ts), which also cancels it when its batch was cancelled;
  * - every final outcome (success, unrecoverable failure, last attempt, 429 cap) is stored by finalize()
  *   BEFORE this function returns or throws, and a stored job is never retried (UnrecoverableError);
- * - exactly one log line and one metrics event per attempt's outcome (job-run.ts `report`).
+ * - exactly one log line and one metrics event per attempt's outcome (job-run.ts `report`);
+ * - waiting for capacity or for a provider's 429 never spends an attempt nor holds a slot: the job goes back
+ *   to the queue (short waits pause the provider's queue for every worker, keeping its order; longer ones
+ *   delay only this job, so the provider's other models go on), and only RATE_LIMIT_MAX_WAIT_S of 429s fail it.
  */
 export const SHUTDOWN_REASON = "llmq:worker-shutdown";
 /** The queue's pause when a 429 carries no retry-after. */
-export const DEFAULT_RATE_LIMIT_WAIT_MS = 1_000;
+export const DEFAULT_RATE_LIMIT_WAIT_MS = DEFAULT_BLOCK_MS;
+/** Waits up to this long pause the whole provider queue; longer ones delay the one job. */
+export const QUEUE_PAUSE_MAX_MS = 1_000;
 
 export type { JobReturn, LlmqJob, RunnerDeps } from "./job-run.js";
-
-/** 429s a job may meet before it fails with PROVIDER_RATE_LIMITED (they do not count as BullMQ attempts). */
-export function rateLimitCap(config: Config): number {
-  return config.jobs.attempts * 2;
-}
 
 export function createJobProcessor(deps: RunnerDeps): (job: LlmqJob, token?: string, signal?: AbortSignal) => Promise<JobReturn> {
   return async (job, token, signal) => {
@@ -48,6 +49,7 @@ export function createJobProcessor(deps: RunnerDeps): (job: LlmqJob, token?: str
       if (signal?.aborted === true && signal.reason === SHUTDOWN_REASON) {
         return handBack(run, deps.config.jobs.backoffMs, "job handed back at shutdown");
       }
+      if (err instanceof CapacityWaitError) return waitAgain(run, err.waitMs, "capacity_wait", `waiting for ${err.limit} capacity`, { limit: err.limit, wait_ms: err.waitMs });
       return fail(run, err);
     }
   };
@@ -60,7 +62,7 @@ async function complete(run: JobRun): Promise<JobReturn> {
   if (model === undefined || model.provider !== deps.adapter.name) {
     throw new AppError("UNKNOWN_MODEL", `model "${payload.model}" is not served by the ${deps.adapter.name} queue`);
   }
-  const ctx = { payload, model, adapter: deps.adapter, guard: deps.guard, plans: deps.plans, config: deps.config, metrics: deps.metrics, signal: run.signal ?? NEVER };
+  const ctx = { payload, model, adapter: deps.adapter, guard: deps.guard, plans: deps.plans, config: deps.config, metrics: deps.metrics, signal: run.signal ?? NEVER, capacity: { gate: deps.capacity, admitted: 0 } };
   const out = await runProcessor(payload.type, ctx as ProcessorContext<JobType>);
   const finishedAt = Date.now();
   const result = {
@@ -88,21 +90,21 @@ async function complete(run: JobRun): Promise<JobReturn> {
   return { stored: true };
 }
 
-/** Always throws: RateLimitError (queue paused), RetryableError (BullMQ backs off) or, once stored, UnrecoverableError. */
+/** Always throws: RateLimitError or DelayedError (waits), RetryableError (BullMQ backs off) or, once stored, UnrecoverableError. */
 async function fail(run: JobRun, err: unknown): Promise<never> {
   const { deps } = run;
   const { config, redis, keys } = deps;
   const failure = classifyFailure(err, deps.adapter.name);
   let error = failure.error;
   if (failure.kind === "rate_limited") {
-    const hits = await recordSetback(redis, keys, run.id, run.firstStart, config.jobs.resultTtlS, true);
-    if (hits <= rateLimitCap(config)) {
+    // The model's buckets already hold every worker back (callProvider settled the 429); this job waits too.
+    const { hits, firstRateLimitedAt } = await recordSetback(redis, keys, run.id, run.firstStart, config.jobs.resultTtlS, true);
+    const waitedS = (Date.now() - firstRateLimitedAt) / 1000;
+    if (waitedS < config.worker.rateLimitMaxWaitS) {
       const waitMs = Math.min(failure.waitMs ?? DEFAULT_RATE_LIMIT_WAIT_MS, config.worker.maxRateLimitWaitMs);
-      if (waitMs > 0) await deps.rateLimit(waitMs);
-      report(run, "rate_limited", `provider rate limit: ${deps.adapter.name} queue paused`, { wait_ms: waitMs, rate_limited: hits }, error.code);
-      throw Worker.RateLimitError();
+      return waitAgain(run, waitMs, "rate_limited", `provider rate limit: ${deps.adapter.name} ${run.payload.model} waits`, { wait_ms: waitMs, rate_limited: hits }, error.code);
     }
-    error = { ...error, message: `${deps.adapter.name} kept answering 429 (${hits} times): ${error.message}`, details: { ...error.details, rate_limited: hits } };
+    error = { ...error, message: `${deps.adapter.name} kept answering 429 for ${Math.round(waitedS)} s (${hits} times): ${error.message}`, details: { ...error.details, rate_limited: hits, waited_s: Math.round(waitedS) } };
   } else if (failure.kind === "retry" && run.attempt < run.maxAttempts) {
     await recordSetback(redis, keys, run.id, run.firstStart, config.jobs.resultTtlS, false);
     report(run, "retried", "job will be retried", { error_message: error.message }, error.code);
@@ -111,6 +113,21 @@ async function fail(run: JobRun, err: unknown): Promise<never> {
   await finalize(redis, keys, finalRecord(run, "failed", { error }), finalizeOptions(run, undefined));
   report(run, "failed", "job failed", { error_message: error.message }, error.code);
   throw new UnrecoverableError(`${error.code}: ${error.message}`);
+}
+
+/**
+ * Back to the queue without spending an attempt, for `waitMs`. Up to QUEUE_PAUSE_MAX_MS the provider's queue
+ * pauses for every worker (BullMQ's manual rate limit: the job goes back to the head of its queue, order
+ * kept); past that only this job is delayed, so the provider's other models are not held up by this one.
+ */
+async function waitAgain(run: JobRun, waitMs: number, outcome: "capacity_wait" | "rate_limited", message: string, fields: Record<string, unknown>, code?: ErrorCode): Promise<never> {
+  report(run, outcome, message, fields, code);
+  if (waitMs > QUEUE_PAUSE_MAX_MS && run.token !== undefined) {
+    await run.job.moveToDelayed(Date.now() + waitMs, run.token);
+    throw new DelayedError();
+  }
+  if (waitMs > 0) await run.deps.rateLimit(waitMs);
+  throw Worker.RateLimitError();
 }
 
 /** Back to the queue without spending an attempt. */

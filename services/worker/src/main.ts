@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   for (const name of PROVIDERS) {
     const p = config.providers[name];
     // Never the key: only whether the provider is live or simulated, and where it is reached.
-    logger.info({ provider: name, mode: p.simulated ? "simulated" : "live", host: new URL(p.baseUrl).host, concurrency: p.concurrency, rpm: p.rpm ?? null }, `${name}: ${p.simulated ? "simulated" : "live"}`);
+    logger.info({ provider: name, mode: p.simulated ? "simulated" : "live", host: new URL(p.baseUrl).host, concurrency: p.concurrency, limits: p.limits }, `${name}: ${p.simulated ? "simulated" : "live"}`);
   }
   logger.info({ redis: redactRedisUrl(config.redis.url), prefix: config.redis.prefix, version: config.version }, "worker started");
 }

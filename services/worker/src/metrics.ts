@@ -4,7 +4,7 @@ import type { ErrorCode, JobType, ProviderName } from "@llmq/shared";
  * What the worker counts, as a hook: the operations work wires it to prom-client; the default does nothing.
  * Every call is synchronous and must not throw.
  */
-export type JobOutcome = "completed" | "failed" | "cancelled" | "retried" | "rate_limited" | "requeued";
+export type JobOutcome = "completed" | "failed" | "cancelled" | "retried" | "rate_limited" | "capacity_wait" | "requeued";
 
 export interface JobOutcomeEvent {
   provider: ProviderName;
@@ -37,12 +37,28 @@ export interface ProviderCallEvent {
   ok: boolean;
 }
 
+/** What the capacity gate did for one call (capacity/capacity-gate.ts). */
+export interface CapacityEvent {
+  provider: ProviderName;
+  model: string;
+  /** admitted: charged and sent; refused: put back for waitMs; rate_limited: a 429 came; settled: corrected after. */
+  event: "admitted" | "refused" | "rate_limited" | "settled";
+  /** For refused: the short limit (requests, tokens, input_tokens, output_tokens, or backoff after a 429). */
+  limit?: string;
+  waitMs?: number;
+  /** For admitted: what was charged, by limit. */
+  charged?: Record<string, number>;
+  /** What each limited bucket holds after the event, by limit. */
+  remaining: Record<string, number>;
+}
+
 export interface WorkerMetrics {
   jobOutcome(e: JobOutcomeEvent): void;
   providerCall(e: ProviderCallEvent): void;
   /** Repair turns a structured job needed (0 is worth counting too). */
   repairs(e: { provider: ProviderName; model: string; count: number }): void;
   tokens(e: { provider: ProviderName; model: string; input: number; output: number }): void;
+  capacity(e: CapacityEvent): void;
 }
 
 export const noopMetrics: WorkerMetrics = {
@@ -50,4 +66,5 @@ export const noopMetrics: WorkerMetrics = {
   providerCall: () => undefined,
   repairs: () => undefined,
   tokens: () => undefined,
+  capacity: () => undefined,
 };

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { WorkerMetrics } from "./metrics.js";
 
 /**
@@ -36,6 +36,12 @@ export function createPromWorkerMetrics(options: { defaultMetrics?: boolean } = 
   const tokens = new Counter({ name: "llmq_tokens_total", help: "Tokens by model and direction (input or output), as the provider reported them.", labelNames: ["provider", "model", "direction"], registers });
   const repairs = new Counter({ name: "llmq_repairs_total", help: "Repair turns sent for structured output that did not parse or validate.", labelNames: ["provider", "model"], registers });
   const repaired = new Counter({ name: "llmq_structured_outputs_total", help: "Structured answers checked to the end, by whether they needed a repair.", labelNames: ["provider", "model", "repaired"], registers });
+  const remaining = new Gauge({ name: "llmq_capacity_remaining", help: "What a model's capacity bucket held after this worker's last use of it (requests or tokens), shared by every worker.", labelNames: ["provider", "model", "limit"], registers });
+  const admitted = new Counter({ name: "llmq_capacity_admitted_total", help: "Provider calls admitted by the capacity buckets.", labelNames: ["provider", "model"], registers });
+  const admittedTokens = new Counter({ name: "llmq_capacity_admitted_tokens_total", help: "Tokens charged to the capacity buckets at admission, by limit (before the correction from usage).", labelNames: ["provider", "model", "limit"], registers });
+  const waits = new Counter({ name: "llmq_capacity_waits_total", help: "Jobs put back to wait for capacity, by the limit that was short (backoff: a 429 holds the model back).", labelNames: ["provider", "model", "limit"], registers });
+  const waitTime = new Histogram({ name: "llmq_capacity_wait_seconds", help: "Each wait for capacity imposed on a job (the time its bucket needed).", labelNames: ["provider", "model"], buckets: JOB_BUCKETS, registers });
+  const rateLimited = new Counter({ name: "llmq_provider_rate_limited_total", help: "429 rate-limit answers received from providers.", labelNames: ["provider", "model"], registers });
 
   const hook: WorkerMetrics = {
     jobOutcome(e) {
@@ -59,6 +65,19 @@ export function createPromWorkerMetrics(options: { defaultMetrics?: boolean } = 
       // A counter throws on a negative increment, and the hook must never throw.
       tokens.inc({ provider: e.provider, model: e.model, direction: "input" }, count(e.input));
       tokens.inc({ provider: e.provider, model: e.model, direction: "output" }, count(e.output));
+    },
+    capacity(e) {
+      const labels = { provider: e.provider, model: e.model };
+      for (const [limit, v] of Object.entries(e.remaining)) remaining.set({ ...labels, limit }, v);
+      if (e.event === "admitted") {
+        admitted.inc(labels);
+        for (const [limit, v] of Object.entries(e.charged ?? {})) if (limit !== "requests") admittedTokens.inc({ ...labels, limit }, count(v));
+      } else if (e.event === "refused") {
+        waits.inc({ ...labels, limit: e.limit ?? "unknown" });
+        waitTime.observe(labels, s(e.waitMs ?? 0));
+      } else if (e.event === "rate_limited") {
+        rateLimited.inc(labels);
+      }
     },
   };
   return { registry, hook };

@@ -14,6 +14,7 @@ import {
 } from "@llmq/shared";
 import { createBackoffStrategy } from "./backoff.js";
 import { failLostBatchItem } from "./batches/batch-item.js";
+import { CapacityGate } from "./capacity/capacity-gate.js";
 import { BatchFeeder } from "./batches/feeder.js";
 import { createJobProcessor, SHUTDOWN_REASON, type JobReturn, type LlmqJob, type RunnerDeps } from "./job-runner.js";
 import { noopMetrics, type WorkerMetrics } from "./metrics.js";
@@ -59,7 +60,10 @@ export interface WorkerService {
 
 /** How long aborted jobs get to hand themselves back once the grace period is over. */
 export const FORCE_CLOSE_MS = 5_000;
-/** A limiter no real load reaches: BullMQ only honours a manual `rateLimit()` when a limiter is set. */
+/**
+ * A limiter no real load reaches: BullMQ only honours a manual `rateLimit()` when a limiter is set. Provider
+ * limits are the capacity buckets' (capacity/), shared by every worker and counted in requests and tokens.
+ */
 const UNLIMITED = { max: 1_000_000_000, duration: 1_000 };
 
 export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
@@ -133,7 +137,7 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
 
 type LlmqWorker = Worker<LlmqJob["data"], JobReturn, string>;
 
-interface ProviderWorkerDeps extends Omit<RunnerDeps, "adapter" | "redis" | "logger" | "rateLimit"> {
+interface ProviderWorkerDeps extends Omit<RunnerDeps, "adapter" | "redis" | "logger" | "rateLimit" | "capacity"> {
   /** The connection the Worker is given (BullMQ duplicates it for blocking calls). */
   redis: Redis;
   /** llmq's own commands: results, job state, batch steps. */
@@ -147,10 +151,10 @@ function createProviderWorker(provider: ProviderName, deps: ProviderWorkerDeps):
   const queue = QUEUE_NAMES[provider];
   const log = deps.logger.child({ queue, provider });
   const adapter = createProviderAdapter(config, provider, log);
-  const rpm = config.providers[provider].rpm;
+  const capacity = new CapacityGate({ config, redis: deps.commands, keys, metrics: deps.metrics, logger: log, provider });
   let worker: LlmqWorker | undefined;
   const processor = createJobProcessor({
-    config, registry: deps.registry, adapter, guard: deps.guard, plans: deps.plans, redis: deps.commands, keys, logger: log, metrics: deps.metrics,
+    config, registry: deps.registry, adapter, guard: deps.guard, plans: deps.plans, redis: deps.commands, keys, logger: log, metrics: deps.metrics, capacity,
     rateLimit: (ms) => (worker as LlmqWorker).rateLimit(ms),
     isClosing: deps.isClosing,
   });
@@ -159,7 +163,7 @@ function createProviderWorker(provider: ProviderName, deps: ProviderWorkerDeps):
     prefix: config.redis.prefix,
     autorun: false,
     concurrency: config.providers[provider].concurrency,
-    limiter: rpm === undefined ? UNLIMITED : { max: rpm, duration: 60_000 },
+    limiter: UNLIMITED,
     lockDuration: config.worker.lockDurationMs,
     stalledInterval: config.worker.stalledIntervalMs,
     settings: { backoffStrategy: createBackoffStrategy(config.jobs.backoffMs) },

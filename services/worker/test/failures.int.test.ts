@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { SchemaGuard, type StructuredResult } from "@llmq/shared";
+import { capacityKey, SchemaGuard, type StructuredResult } from "@llmq/shared";
 import { chatCalls, SIMPLE_USER, startHarness, unique, USER_ARRAY, waitForState, type Harness } from "./helpers.js";
 
 let h: Harness | undefined;
@@ -25,27 +25,50 @@ describe("failure classification, proven by the simulator's counts", () => {
     expect(h.logs.some((l) => l.outcome === "rate_limited" && l.wait_ms === 300)).toBe(true);
   });
 
-  it("a 429 on one provider's queue does not stall another provider's jobs", async () => {
+  it("a long 429 holds back its model in every worker, but not the provider's other models nor other providers", async () => {
     h = await startHarness("f429iso");
     const limited = await h.enqueue({ type: "unstructured", model: "gpt-4", prompt: unique("[[sim:429@3s]] Say hello") });
     await expect.poll(async () => (await h!.stats()).markers["429"] ?? 0).toBe(1);
-    const other = await h.enqueue({ type: "unstructured", model: "claude-2", prompt: unique("Say hello") });
-    expect((await h.waitForRecord(other)).status).toBe("completed");
-    // The openai queue is still paused (3 s retry-after) when the anthropic job is done.
+    const sameModel = await h.enqueue({ type: "unstructured", model: "gpt-4", prompt: unique("Say hello") });
+    const otherModel = await h.enqueue({ type: "unstructured", model: "gpt-4o-mini", prompt: unique("Say hello") });
+    const otherProvider = await h.enqueue({ type: "unstructured", model: "claude-2", prompt: unique("Say hello") });
+    expect((await h.waitForRecord(otherModel)).status).toBe("completed");
+    expect((await h.waitForRecord(otherProvider)).status).toBe("completed");
+    // gpt-4 is blocked for the 429's 3 s in the shared buckets: neither its job nor a new one has been sent.
     expect(await h.redis.get(h.keys.result(limited))).toBeNull();
-    expect(await h.queue("openai").getRateLimitTtl()).toBeGreaterThan(0);
+    expect(await h.redis.get(h.keys.result(sameModel))).toBeNull();
+    const blockedUntil = Number(await h.redis.hget(capacityKey(h.keys, "openai", "gpt-4"), "blocked_until"));
+    expect(blockedUntil).toBeGreaterThan(Date.now());
     expect((await h.waitForRecord(limited)).status).toBe("completed");
+    expect((await h.waitForRecord(sameModel)).status).toBe("completed");
+    // 1 call that got the 429, then one each: the blocked gpt-4 job was never sent during the block.
+    expect(chatCalls(await h.stats())).toBe(5);
   });
 
-  it("when 429s never stop, the job fails with PROVIDER_RATE_LIMITED after the cap", async () => {
-    h = await startHarness("f429cap", { env: { JOB_ATTEMPTS: "2" } });
-    const id = await h.enqueue({ type: "unstructured", model: "llama3-8b-8192", prompt: unique("[[sim:429@10msxall]] Say hello") });
+  it("when 429s never stop, the job keeps waiting (no attempt spent) and fails with PROVIDER_RATE_LIMITED only after RATE_LIMIT_MAX_WAIT_S", async () => {
+    h = await startHarness("f429cap", { env: { JOB_ATTEMPTS: "2", RATE_LIMIT_MAX_WAIT_S: "1" } });
+    const started = Date.now();
+    const id = await h.enqueue({ type: "unstructured", model: "llama3-8b-8192", prompt: unique("[[sim:429@100msxall]] Say hello") });
     const record = await h.waitForRecord(id);
     expect(record.status).toBe("failed");
     expect(record.error?.code).toBe("PROVIDER_RATE_LIMITED");
-    // cap = attempts * 2 = 4 waits, the 5th 429 fails the job.
-    expect(chatCalls(await h.stats())).toBe(5);
+    expect(record.error?.message).toMatch(/kept answering 429 for \d+ s/);
+    expect(Number(record.error?.details?.waited_s)).toBeGreaterThanOrEqual(1);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    // Far more 429s than JOB_ATTEMPTS: a rate limit is not a failed attempt.
+    const calls = chatCalls(await h.stats());
+    expect(calls).toBeGreaterThan(4);
+    expect(record.attempts).toBe(1);
     expect(await waitForState(h.queue("groq"), id, "failed")).toBe("failed");
+  });
+
+  it("a 429 for the account's quota is not a rate limit: the job fails at once with PROVIDER_QUOTA_EXCEEDED", async () => {
+    h = await startHarness("f429quota");
+    const id = await h.enqueue({ type: "unstructured", model: "gpt-4", prompt: unique("[[sim:quota]] Say hello") });
+    const record = await h.waitForRecord(id);
+    expect(record.status).toBe("failed");
+    expect(record.error?.code).toBe("PROVIDER_QUOTA_EXCEEDED");
+    expect(chatCalls(await h.stats())).toBe(1);
   });
 
   it("a 500 is retried with backoff and the job completes on the 3rd call", async () => {

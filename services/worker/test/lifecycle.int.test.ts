@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
-import { DEFAULT_MODELS, ModelRegistry, parseDoneMessage, type ConversationResult, type FinalJobRecord } from "@llmq/shared";
+import { capacityKey, DEFAULT_MODELS, ModelRegistry, parseDoneMessage, type ConversationResult, type FinalJobRecord } from "@llmq/shared";
 import { finalize } from "../src/finalize.js";
 import { chatCalls, startHarness, unique, waitForState, type Harness } from "./helpers.js";
 
@@ -173,17 +173,21 @@ describe("graceful close", () => {
 });
 
 describe("per-provider limits", () => {
-  it("an RPM cap becomes that queue's BullMQ limiter and concurrency is per provider", async () => {
+  it("a provider's RPM paces its models through the shared capacity buckets, and concurrency is per provider", async () => {
     h = await startHarness("rpm", { env: { GROQ_RPM: "2", WORKER_CONCURRENCY_ANTHROPIC: "7" } });
-    expect(h.service.workers.get("groq")?.opts.limiter).toEqual({ max: 2, duration: 60_000 });
     expect(h.service.workers.get("anthropic")?.opts.concurrency).toBe(7);
     const ids = [];
     for (let i = 0; i < 3; i++) ids.push(await h.enqueue({ type: "unstructured", model: "llama3-8b-8192", prompt: unique("Say hello") }));
+    // 2 per minute with a one-second burst: one request now, the next 30 s later.
     await h.waitForRecord(ids[0] as string);
-    await h.waitForRecord(ids[1] as string);
-    // The third waits for the next minute's window.
-    await new Promise((r) => setTimeout(r, 300));
-    expect(await h.redis.get(h.keys.result(ids[2] as string))).toBeNull();
-    expect(chatCalls(await h.stats())).toBe(2);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(chatCalls(await h.stats())).toBe(1);
+    const bucket = await h.redis.hgetall(capacityKey(h.keys, "groq", "llama3-8b-8192"));
+    expect(Number(bucket.admitted)).toBe(1);
+    expect(Number(bucket.refused)).toBeGreaterThanOrEqual(1);
+    // The waiting jobs spent no attempt and hold no slot: they are back in the queue.
+    const waiting = await h.queue("groq").getJobs(["wait", "delayed", "prioritized"]);
+    expect(waiting.map((j) => j.id).sort()).toEqual([ids[1], ids[2]].sort());
+    for (const j of waiting) expect(j.attemptsMade).toBe(0);
   });
 });

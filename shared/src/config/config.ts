@@ -22,8 +22,23 @@ export interface ProviderConfig {
   simulated: boolean;
   /** Worker concurrency for this provider's queue. */
   concurrency: number;
-  /** Optional requests-per-minute cap (BullMQ limiter); undefined = none. */
-  rpm: number | undefined;
+  /**
+   * The provider's rate limits for each of its models that the models file gives none of its own
+   * (providers count limits per model): requests and tokens per minute; Anthropic counts input and output
+   * tokens apart. Unset = learned from the provider's rate-limit headers.
+   */
+  limits: RateLimits;
+}
+
+/** Per-minute limits of one model; every field optional (unset = none configured). */
+export interface RateLimits {
+  rpm?: number | undefined;
+  /** Prompt + max tokens per minute (OpenAI, Groq). */
+  tpm?: number | undefined;
+  /** Input tokens per minute (Anthropic). */
+  itpm?: number | undefined;
+  /** Output tokens per minute (Anthropic). */
+  otpm?: number | undefined;
 }
 
 export interface Config {
@@ -76,8 +91,12 @@ export interface Config {
     /** Port of the worker's own /metrics server; 0 = no server. */
     metricsPort: number;
     metricsHost: string;
-    /** Longest wait a 429's retry-after may impose before the job is retried later instead. */
+    /** Longest single pause a 429's retry-after may impose on a provider's queue. */
     maxRateLimitWaitMs: number;
+    /** How long a job may keep meeting 429s (from its first) before it fails with PROVIDER_RATE_LIMITED. */
+    rateLimitMaxWaitS: number;
+    /** The capacity buckets' burst: this many seconds of each per-minute limit. */
+    capacityBurstS: number;
     /** BullMQ lockDuration: a job whose worker died is considered stalled after this. */
     lockDurationMs: number;
     /** BullMQ stalledInterval: how often a worker looks for stalled jobs and puts them back. */
@@ -95,6 +114,7 @@ export interface Config {
     tokensPerS: number | null;
     faults: string;
     seed: string;
+    limits: string;
   };
 }
 
@@ -183,7 +203,12 @@ export function parseConfig(env: Env): Config {
       baseUrl: simulated ? simulatorUrl + SIMULATOR_BASE_PATHS[name] : r.url(`${upper}_BASE_URL`, LIVE_BASE_URLS[name]),
       simulated,
       concurrency: r.int(`WORKER_CONCURRENCY_${upper}`, concurrency, 1, 10_000),
-      rpm: r.optInt(`${upper}_RPM`, 1),
+      limits: {
+        rpm: r.optInt(`${upper}_RPM`, 1),
+        ...(name === "anthropic"
+          ? { itpm: r.optInt(`${upper}_ITPM`, 1), otpm: r.optInt(`${upper}_OTPM`, 1) }
+          : { tpm: r.optInt(`${upper}_TPM`, 1) }),
+      },
     };
   }
 
@@ -240,6 +265,8 @@ export function parseConfig(env: Env): Config {
       metricsPort: r.int("WORKER_METRICS_PORT", 0, 0, 65535),
       metricsHost: r.str("WORKER_METRICS_HOST", "0.0.0.0"),
       maxRateLimitWaitMs: r.int("MAX_RATE_LIMIT_WAIT_MS", 60_000, 0),
+      rateLimitMaxWaitS: r.int("RATE_LIMIT_MAX_WAIT_S", 600, 0),
+      capacityBurstS: r.num("CAPACITY_BURST_S", 1, 0.05, 60),
       lockDurationMs: r.int("WORKER_LOCK_DURATION_MS", 30_000, 500),
       stalledIntervalMs: r.int("WORKER_STALLED_INTERVAL_MS", 30_000, 100),
     },
@@ -254,6 +281,7 @@ export function parseConfig(env: Env): Config {
       tokensPerS: ((v) => (v === undefined ? null : r.num("SIM_TOKENS_PER_S", 0, 0.001)))(r.raw("SIM_TOKENS_PER_S")),
       faults: r.str("SIM_FAULTS", ""),
       seed: r.str("SIM_SEED", "llmq"),
+      limits: r.str("SIM_LIMITS", ""),
     },
   };
   if (config.api.defaultWaitS > config.api.maxWaitS) {

@@ -21,6 +21,8 @@ export const ERROR_STATUS = {
   PROVIDER_RATE_LIMITED: 429,
   INTERNAL: 500,
   PROVIDER_ERROR: 502,
+  /** The provider account's quota or billing refused the call (OpenAI insufficient_quota, 402): not a rate limit. */
+  PROVIDER_QUOTA_EXCEEDED: 502,
   QUEUE_UNAVAILABLE: 503,
   PROVIDER_NOT_CONFIGURED: 503,
   PROVIDER_TIMEOUT: 504,

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { RateLimits } from "../config/config.js";
 import { isProviderName, type ProviderName } from "../contracts/providers.js";
 
 /**
@@ -26,7 +27,11 @@ export interface ModelInfo {
   tokenizer: TokenizerName;
   /** Set for ids kept for compatibility whose upstream model the provider has retired or will retire. */
   legacy?: boolean;
+  /** This model's own rate limits (models file `rpm`, `tpm`, `itpm`, `otpm`); they win over the provider's. */
+  limits?: RateLimits;
 }
+
+export const LIMIT_FIELDS = ["rpm", "tpm", "itpm", "otpm"] as const;
 
 type Def = [id: string, provider: ProviderName, ctx: number, maxOut: number, structured: StructuredMode, extra?: Partial<ModelInfo>];
 
@@ -123,6 +128,7 @@ export function mergeModels(base: readonly ModelInfo[], raw: unknown, source = "
       problems.push(`models[${i}] (${e.id}): "provider" must be openai, anthropic or groq`);
       return;
     }
+    const limits = mergeLimits(e as Record<string, unknown>, prev?.limits, (field) => problems.push(`models[${i}] (${e.id}): ${field} must be a positive integer (requests or tokens per minute)`));
     const merged: ModelInfo = {
       id: e.id,
       provider,
@@ -132,6 +138,7 @@ export function mergeModels(base: readonly ModelInfo[], raw: unknown, source = "
       structured: e.structured ?? prev?.structured ?? (provider === "anthropic" ? "tool" : "json_object"),
       conversation: e.conversation ?? prev?.conversation ?? true,
       tokenizer: e.tokenizer ?? prev?.tokenizer ?? "cl100k_base",
+      ...(limits === undefined ? {} : { limits }),
     };
     if (!Number.isInteger(merged.context_window) || merged.context_window < 1) problems.push(`models[${i}] (${e.id}): context_window must be a positive integer`);
     if (!Number.isInteger(merged.max_output_tokens) || merged.max_output_tokens < 1) problems.push(`models[${i}] (${e.id}): max_output_tokens must be a positive integer`);
@@ -141,4 +148,16 @@ export function mergeModels(base: readonly ModelInfo[], raw: unknown, source = "
   });
   if (problems.length > 0) throw new Error(`${source} is invalid:\n  - ${problems.join("\n  - ")}`);
   return [...out.values()];
+}
+
+/** An entry's `rpm`/`tpm`/`itpm`/`otpm` over the previous ones; undefined when there are none. */
+function mergeLimits(entry: Record<string, unknown>, prev: RateLimits | undefined, bad: (field: string) => void): RateLimits | undefined {
+  const out: RateLimits = { ...prev };
+  for (const field of LIMIT_FIELDS) {
+    const v = entry[field];
+    if (v === undefined) continue;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 1) bad(field);
+    else out[field] = v;
+  }
+  return Object.keys(out).length === 0 ? undefined : out;
 }

@@ -34,6 +34,9 @@ import { reconcileBatches } from "./reconciler.js";
  * in the list: the next feeder adds the same ids again, which BullMQ ignores for jobs it still has, and the
  * item-state script skips for items that already ran. Duplicates are possible; losses are not.
  *
+ * Fairness: what a pass adds is shared equally between the API keys with batches waiting for the provider,
+ * item by item (feed()); interactive jobs still go first, by priority.
+ *
  * One feeder per worker process; the lock makes at most one of them feed a given provider at a time. It runs
  * every BATCH_FEED_INTERVAL_MS, and at once when an API publishes a new batch on `batchWakeChannel`. It also
  * runs the reconciliation pass (reconciler.ts) every BATCH_RECONCILE_INTERVAL_MS.
@@ -50,11 +53,28 @@ export interface FeederOptions {
 
 /** Items per addBulk. */
 export const FEED_CHUNK = 500;
+/** The oldest batches a pass looks at to share between their owners. */
+const FAIR_SCAN = 200;
+
+interface FeedChunk {
+  batchId: string;
+  list: string;
+  entries: string[];
+}
+
+/** a1 b1 c1 a2 b2 …: the owners' items alternate in the queue. */
+export function interleave<T>(lists: readonly T[][]): T[] {
+  const out: T[] = [];
+  const longest = Math.max(0, ...lists.map((l) => l.length));
+  for (let i = 0; i < longest; i++) for (const l of lists) if (i < l.length) out.push(l[i] as T);
+  return out;
+}
 const LOCK_MS = 10_000;
 
 export class BatchFeeder {
   private readonly queues = new Map<ProviderName, Queue>();
   private readonly passes = new Map<ProviderName, Promise<number>>();
+  private readonly owners = new Map<string, string>();
   private readonly again = new Set<ProviderName>();
   private subscriber: Redis | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -135,7 +155,11 @@ export class BatchFeeder {
     this.passes.set(provider, pass);
   }
 
-  /** One pass: tops the provider's queue up to twice its low-water mark. Returns the items fed. */
+  /**
+   * One pass: tops the provider's queue up to twice its low-water mark, sharing what it adds equally between
+   * the API keys that have batches waiting (each key's oldest batch first), interleaved item by item, so one
+   * key's 50,000 items never hold back another key's 100. Returns the items fed.
+   */
   async feed(provider: ProviderName): Promise<number> {
     const { keys } = this.opts;
     const redis = this.redis;
@@ -143,8 +167,9 @@ export class BatchFeeder {
     const active = activeBatchesKey(keys, provider);
     if (queue === undefined || (await redis.zcard(active)) === 0) return 0;
     const low = this.lowWater(provider);
-    const counts = await queue.getJobCounts("wait", "prioritized");
-    let depth = (counts.wait ?? 0) + (counts.prioritized ?? 0);
+    // Delayed jobs count too: a model waiting out a 429 must not pull the rest of its batches into BullMQ.
+    const counts = await queue.getJobCounts("wait", "prioritized", "delayed");
+    let depth = (counts.wait ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
     if (depth >= low) return 0;
 
     const lock = feedLockKey(keys, provider);
@@ -153,27 +178,69 @@ export class BatchFeeder {
     let fed = 0;
     try {
       while (depth < 2 * low && this.closing === undefined) {
-        const [batchId] = await redis.zrange(active, "0", "0");
-        if (batchId === undefined) break;
-        const list = batchKeySet(keys, batchId).pending[provider];
-        const entries = await redis.lrange(list, 0, Math.min(FEED_CHUNK, 2 * low - depth) - 1);
-        if (entries.length === 0) {
-          await BATCH_SCRIPTS.dropIfEmpty.run(redis, [active, list], [batchId]);
-          continue;
+        const chunks = await this.fairChunks(provider, Math.min(FEED_CHUNK, 2 * low - depth));
+        if (chunks.length === 0) break;
+        await queue.addBulk(interleave(await Promise.all(chunks.map((c) => this.jobsOf(c.batchId, c.entries)))));
+        let kept = true;
+        for (const c of chunks) {
+          if ((await BATCH_SCRIPTS.trimFed.run(redis, [lock, c.list], [token, c.entries.length, LOCK_MS])) !== 1) kept = false;
         }
-        await queue.addBulk(await this.jobsOf(batchId, entries));
-        if ((await BATCH_SCRIPTS.trimFed.run(redis, [lock, list], [token, entries.length, LOCK_MS])) !== 1) {
-          this.opts.logger.warn({ provider, batch_id: batchId }, "batch feeder lost its lock; the next pass re-feeds the chunk (same job ids)");
+        if (!kept) {
+          this.opts.logger.warn({ provider }, "batch feeder lost its lock; the next pass re-feeds the chunk (same job ids)");
           break;
         }
-        depth += entries.length;
-        fed += entries.length;
+        const n = chunks.reduce((sum, c) => sum + c.entries.length, 0);
+        depth += n;
+        fed += n;
       }
     } finally {
       await BATCH_SCRIPTS.releaseLock.run(redis, [lock], [token]).catch(() => undefined);
     }
     if (fed > 0) this.opts.logger.debug({ provider, fed, depth }, "batch items fed");
     return fed;
+  }
+
+  /**
+   * Up to `room` items, split equally between the owners (API keys) with batches pending for this provider,
+   * each from its owner's oldest batch with items. Batches found empty leave the provider's active set.
+   */
+  private async fairChunks(provider: ProviderName, room: number): Promise<FeedChunk[]> {
+    const { keys } = this.opts;
+    const active = activeBatchesKey(keys, provider);
+    const batchIds = await this.redis.zrange(active, "0", String(FAIR_SCAN - 1));
+    const byOwner = new Map<string, string[]>();
+    for (const [i, owner] of (await this.ownersOf(batchIds)).entries()) {
+      const list = byOwner.get(owner) ?? [];
+      list.push(batchIds[i] as string);
+      byOwner.set(owner, list);
+    }
+    const chunks: FeedChunk[] = [];
+    const share = Math.max(1, Math.ceil(room / Math.max(1, byOwner.size)));
+    for (const ownerBatches of byOwner.values()) {
+      for (const batchId of ownerBatches) {
+        const list = batchKeySet(keys, batchId).pending[provider];
+        const entries = await this.redis.lrange(list, 0, share - 1);
+        if (entries.length > 0) {
+          chunks.push({ batchId, list, entries });
+          break;
+        }
+        await BATCH_SCRIPTS.dropIfEmpty.run(this.redis, [active, list], [batchId]);
+      }
+    }
+    return chunks;
+  }
+
+  /** Each batch's owner (it never changes, so it is read once per batch). */
+  private async ownersOf(batchIds: readonly string[]): Promise<string[]> {
+    const missing = batchIds.filter((id) => !this.owners.has(id));
+    if (missing.length > 0) {
+      const pipe = this.redis.pipeline();
+      for (const id of missing) pipe.hget(this.opts.keys.batch(id), "owner");
+      const res = (await pipe.exec()) ?? [];
+      missing.forEach((id, i) => this.owners.set(id, String(res[i]?.[1] ?? "")));
+      if (this.owners.size > 10_000) for (const id of [...this.owners.keys()].slice(0, 5_000)) this.owners.delete(id);
+    }
+    return batchIds.map((id) => this.owners.get(id) ?? "");
   }
 
   /** The chunk as BullMQ jobs. An entry that does not decode (never written by llmq) fails its item instead of the feed. */

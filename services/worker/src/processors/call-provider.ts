@@ -1,18 +1,45 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { JobType, Usage } from "@llmq/shared";
+import { CapacityWaitError, DEFAULT_BLOCK_MS, type Ticket } from "../capacity/capacity-gate.js";
+import { classifyFailure } from "../providers/classify.js";
 import type { ProviderRequest, ProviderResponse } from "../providers/types.js";
 import type { ProcessorContext } from "./types.js";
 
-/** One timed provider call, counted in metrics. */
+/**
+ * One timed provider call, admitted by the capacity buckets first and counted in metrics. A job's first
+ * call that finds its model's capacity short throws CapacityWaitError (the runner puts the job back in the
+ * queue for exactly that long, no attempt spent, no slot held); a later call of the same attempt (a repair
+ * turn) waits here instead, so the work already done is not thrown away.
+ */
 export async function callProvider<T extends JobType>(ctx: ProcessorContext<T>, req: ProviderRequest): Promise<{ res: ProviderResponse; ms: number }> {
+  const ticket = await admit(ctx, req);
   const started = performance.now();
   let ok = false;
   try {
     const res = await ctx.adapter.call(req, ctx.signal);
     ok = true;
+    const ms = performance.now() - started;
+    ctx.capacity.gate.settleAnswerQuietly(ticket, res, ms);
     ctx.metrics.tokens({ provider: ctx.adapter.name, model: ctx.model.id, input: res.usage.input_tokens, output: res.usage.output_tokens });
-    return { res, ms: performance.now() - started };
+    return { res, ms };
+  } catch (err) {
+    const failure = classifyFailure(err, ctx.adapter.name);
+    if (failure.kind === "rate_limited") await ctx.capacity.gate.settleRateLimited(ctx.model, failure.rateLimit, failure.waitMs ?? DEFAULT_BLOCK_MS);
+    throw err;
   } finally {
     ctx.metrics.providerCall({ provider: ctx.adapter.name, model: ctx.model.id, durationMs: performance.now() - started, ok });
+  }
+}
+
+async function admit<T extends JobType>(ctx: ProcessorContext<T>, req: ProviderRequest): Promise<Ticket> {
+  for (;;) {
+    const admission = await ctx.capacity.gate.acquire(ctx.model, req);
+    if (admission.ok) {
+      ctx.capacity.admitted++;
+      return admission.ticket;
+    }
+    if (ctx.capacity.admitted === 0) throw new CapacityWaitError(admission.waitMs, admission.limit);
+    await sleep(admission.waitMs, undefined, { signal: ctx.signal });
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Config, FinishReason, JobPayloads, JobResults, JobType, ModelInfo, SchemaGuard, Usage } from "@llmq/shared";
+import type { CapacityGate } from "../capacity/capacity-gate.js";
 import type { WorkerMetrics } from "../metrics.js";
 import type { ProviderAdapter } from "../providers/types.js";
 import type { StructuredPlans } from "../structured/structured-plan.js";
@@ -17,6 +18,8 @@ export interface ProcessorContext<T extends JobType> {
   config: Config;
   metrics: WorkerMetrics;
   signal: AbortSignal;
+  /** The provider's capacity buckets, and how many calls this attempt has had admitted. */
+  capacity: { gate: CapacityGate; admitted: number };
 }
 
 type CommonResultKey = "id" | "type" | "model" | "provider" | "simulated" | "finish_reason" | "usage" | "attempts" | "repairs" | "cached" | "timings";

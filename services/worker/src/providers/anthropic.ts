@@ -1,5 +1,6 @@
 import Anthropic from "@anthropic-ai/sdk";
 import type { ChatMessage, FinishReason, ProviderConfig, Usage } from "@llmq/shared";
+import { parseRateLimitHeaders } from "../capacity/rate-limit-headers.js";
 import type { AdapterOptions } from "./registry.js";
 import { sdkClientOptions } from "./sdk-options.js";
 import type { ProviderAdapter, ProviderRequest, ProviderResponse } from "./types.js";
@@ -100,8 +101,8 @@ export function createAnthropicAdapter(provider: ProviderConfig, opts: AdapterOp
     name: "anthropic",
     simulated: provider.simulated,
     async call(req, signal) {
-      const res = await client.messages.create(toMessagesBody(req), { signal });
-      return fromMessagesResult(res as MessagesResult, req);
+      const { data, response } = await client.messages.create(toMessagesBody(req), { signal }).withResponse();
+      return { ...fromMessagesResult(data as MessagesResult, req), rateLimit: parseRateLimitHeaders("anthropic", response.headers) };
     },
     close: () => transport.close(),
   };

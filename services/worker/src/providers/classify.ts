@@ -2,6 +2,7 @@ import * as AnthropicSdk from "@anthropic-ai/sdk";
 import * as GroqSdk from "groq-sdk";
 import * as OpenAISdk from "openai";
 import { isAppError, redactSecrets, type ErrorBody, type ProviderName } from "@llmq/shared";
+import { parseRateLimitHeaders, rateLimitWait, type RateLimitInfo } from "../capacity/rate-limit-headers.js";
 
 /**
  * The one place that decides what a failure means. BullMQ is the only retry owner (the SDKs run with
@@ -9,10 +10,11 @@ import { isAppError, redactSecrets, type ErrorBody, type ProviderName } from "@l
  *
  * | failure                                             | fate          | code on the final record         |
  * |-----------------------------------------------------|---------------|----------------------------------|
- * | 429 (not a quota error)                             | rate_limited  | PROVIDER_RATE_LIMITED (cap hit)  |
+ * | 429 (not a quota error)                             | rate_limited  | PROVIDER_RATE_LIMITED (max wait) |
  * | 408, 504, connection timeout                        | retry         | PROVIDER_TIMEOUT                 |
  * | 409, 5xx, 529 overloaded, connection reset/refused  | retry         | PROVIDER_ERROR                   |
- * | 429 insufficient_quota, 401/403, 402, other 4xx     | final         | PROVIDER_ERROR                   |
+ * | 429 insufficient_quota, 402, billing errors         | final         | PROVIDER_QUOTA_EXCEEDED          |
+ * | 401/403, other 4xx                                  | final         | PROVIDER_ERROR                   |
  * | 400 saying the prompt is too long                   | final         | CONTEXT_LENGTH_EXCEEDED          |
  * | AppError from llmq (schema, context, repairs)       | final         | its own code                     |
  * | anything else (a bug, Redis hiccup)                 | retry         | INTERNAL                         |
@@ -21,7 +23,8 @@ import { isAppError, redactSecrets, type ErrorBody, type ProviderName } from "@l
  * Messages are redacted with `redactSecrets`: a provider echoing part of a key never reaches a record or a log.
  */
 export type Failure =
-  | { kind: "rate_limited"; waitMs: number | undefined; error: ErrorBody }
+  /** waitMs: what the 429 asked for (retry-after-ms, retry-after, or the exhausted buckets' reset). */
+  | { kind: "rate_limited"; waitMs: number | undefined; rateLimit: RateLimitInfo | undefined; error: ErrorBody }
   | { kind: "retry"; error: ErrorBody; retryAfterMs: number | undefined }
   | { kind: "final"; error: ErrorBody };
 
@@ -65,9 +68,13 @@ export function classifyFailure(err: unknown, provider: ProviderName): Failure {
   const quota = QUOTA_PATTERNS.test(`${type ?? ""} ${codeOf(err) ?? ""} ${err.message}`);
 
   if (status === 429 && !quota) {
-    return { kind: "rate_limited", waitMs: retryAfterMs, error: { code: "PROVIDER_RATE_LIMITED", message, details } };
+    const rateLimit = parseRateLimitHeaders(provider, headers);
+    return { kind: "rate_limited", waitMs: rateLimitWait(retryAfterMs, rateLimit), rateLimit, error: { code: "PROVIDER_RATE_LIMITED", message, details } };
   }
-  if (shouldRetry === "false" || (status < 500 && ![408, 409, 429].includes(status) && shouldRetry !== "true") || quota) {
+  if (quota || status === 402) {
+    return { kind: "final", error: { code: "PROVIDER_QUOTA_EXCEEDED", message: `${provider} refused the request for the account's quota or billing: ${message}`, details } };
+  }
+  if (shouldRetry === "false" || (status < 500 && ![408, 409, 429].includes(status) && shouldRetry !== "true")) {
     const code = status === 400 && CONTEXT_PATTERNS.test(`${codeOf(err) ?? ""} ${err.message}`) ? "CONTEXT_LENGTH_EXCEEDED" : "PROVIDER_ERROR";
     return { kind: "final", error: { code, message, details } };
   }

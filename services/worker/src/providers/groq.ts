@@ -1,6 +1,7 @@
 import Groq from "groq-sdk";
 import type { ProviderConfig } from "@llmq/shared";
 import { fromChatCompletion, toChatCompletionsBody } from "./chat-completions.js";
+import { parseRateLimitHeaders } from "../capacity/rate-limit-headers.js";
 import type { AdapterOptions } from "./registry.js";
 import { sdkClientOptions } from "./sdk-options.js";
 import type { ProviderAdapter } from "./types.js";
@@ -16,8 +17,8 @@ export function createGroqAdapter(provider: ProviderConfig, opts: AdapterOptions
     name: "groq",
     simulated: provider.simulated,
     async call(req, signal) {
-      const res = await client.chat.completions.create(toChatCompletionsBody(req), { signal });
-      return fromChatCompletion(res, req);
+      const { data, response } = await client.chat.completions.create(toChatCompletionsBody(req), { signal }).withResponse();
+      return { ...fromChatCompletion(data, req), rateLimit: parseRateLimitHeaders("groq", response.headers) };
     },
     close: () => transport.close(),
   };

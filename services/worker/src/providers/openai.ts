@@ -1,6 +1,7 @@
 import OpenAI from "openai";
 import type { ProviderConfig } from "@llmq/shared";
 import { fromChatCompletion, toChatCompletionsBody } from "./chat-completions.js";
+import { parseRateLimitHeaders } from "../capacity/rate-limit-headers.js";
 import type { AdapterOptions } from "./registry.js";
 import { sdkClientOptions } from "./sdk-options.js";
 import type { ProviderAdapter } from "./types.js";
@@ -17,8 +18,8 @@ export function createOpenAIAdapter(provider: ProviderConfig, opts: AdapterOptio
     name: "openai",
     simulated: provider.simulated,
     async call(req, signal) {
-      const res = await client.chat.completions.create(toChatCompletionsBody(req), { signal });
-      return fromChatCompletion(res, req);
+      const { data, response } = await client.chat.completions.create(toChatCompletionsBody(req), { signal }).withResponse();
+      return { ...fromChatCompletion(data, req), rateLimit: parseRateLimitHeaders("openai", response.headers) };
     },
     close: () => transport.close(),
   };

@@ -1,4 +1,5 @@
 import type { ChatMessage, FinishReason, ProviderName, Usage } from "@llmq/shared";
+import type { RateLimitInfo } from "../capacity/rate-limit-headers.js";
 
 /**
  * llmq's provider-neutral request and response. Adapters map these to and from each provider's wire types;
@@ -35,6 +36,8 @@ export interface ProviderResponse {
   content: string;
   finishReason: FinishReason;
   usage: Usage;
+  /** What the response's rate-limit headers said, when it had any. */
+  rateLimit?: RateLimitInfo | undefined;
 }
 
 export interface ProviderAdapter {
