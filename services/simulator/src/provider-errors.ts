@@ -49,7 +49,7 @@ export function tooLargeReply(provider: Provider): Reply {
 }
 
 /** Retry-After in whole seconds (at least 1, as HTTP requires) and retry-after-ms for precision. */
-function retryHeaders(ms: number): Record<string, string> {
+export function retryHeaders(ms: number): Record<string, string> {
   return { "retry-after": String(Math.max(1, Math.ceil(ms / 1000))), "retry-after-ms": String(Math.round(ms)) };
 }
 

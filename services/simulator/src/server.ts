@@ -9,6 +9,8 @@ import { handleChat, type ChatContext } from "./chat-handler.js";
 import { parseAnthropicRequest } from "./anthropic-request.js";
 import { createFaultPlan } from "./fault-plan.js";
 import { parseFaults } from "./faults.js";
+import { parseLimits, type LimitsSpec } from "./rate-limit-spec.js";
+import { createRateLimiter, type LimitsSnapshot } from "./rate-limits.js";
 import { ANTHROPIC_MODEL_LIST, GROQ_MODEL_LIST, modelObject, OPENAI_MODEL_LIST } from "./models.js";
 import { anthropicError, missingKeyReply, openaiError, problemReply, tooLargeReply } from "./provider-errors.js";
 import { createScheduler, sendJson, sendReply } from "./respond.js";
@@ -23,6 +25,13 @@ export interface SimulatorOptions {
   tokensPerS?: number | null;
   /** Fault rates, e.g. "429:0.2,500:0.05,hang:0.01" (see faults.ts). Default "". */
   faults?: string;
+  /**
+   * Per-model rate limits, e.g. "gpt-4=rpm:6000,tpm:600000;*=rpm:60", or the object parseLimits
+   * returns (see rate-limit-spec.ts). Default "": no limits, no rate-limit headers.
+   */
+  limits?: string | LimitsSpec;
+  /** The clock rate limits refill by, in ms (tests pass a fake one). Default Date.now. */
+  now?: () => number;
   /** Seed for answers and fault rolls. Default "llmq". */
   seed?: string;
   /** Default port and host for listen(). Defaults 0 (any free port) and 127.0.0.1. */
@@ -43,6 +52,7 @@ export interface Simulator {
 }
 
 const KEEP_ALIVE_MS = 65_000;
+const NO_LIMITS: LimitsSnapshot = { limits: {}, rate_limited: 0 };
 
 function hasKey(req: IncomingMessage): boolean {
   const apiKey = req.headers["x-api-key"];
@@ -61,6 +71,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const stats = createStatsBook();
   const scheduler = createScheduler();
   const plan = createFaultPlan(parseFaults(options.faults ?? ""), seed);
+  const limits = createRateLimiter(parseLimits(options.limits ?? ""), options.now);
   const hanging = new Set<ServerResponse>();
   const ctx: ChatContext = {
     latencyMs: Math.max(0, options.latencyMs ?? 0),
@@ -68,6 +79,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     retryAfterMs: options.retryAfterMs ?? 1000,
     seedHash: hash32(seed),
     plan,
+    limits,
     stats,
     scheduler,
     hang(res) {
@@ -103,7 +115,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
 
   function simRoute(req: IncomingMessage, res: ServerResponse, path: string): void {
     if (path === "/__sim/health" && req.method === "GET") sendJson(res, 200, '{"status":"ok"}');
-    else if (path === "/__sim/stats" && req.method === "GET") sendJson(res, 200, JSON.stringify(stats.snapshot(hanging.size)));
+    else if (path === "/__sim/stats" && req.method === "GET") sendJson(res, 200, JSON.stringify(snapshot()));
     else if (path === "/__sim/reset" && req.method === "POST") { reset(); sendJson(res, 200, '{"reset":true}'); }
     else notFound(req, res, path);
   }
@@ -176,9 +188,14 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   server.headersTimeout = KEEP_ALIVE_MS + 1000;
 
+  function snapshot(): SimStats {
+    return stats.snapshot(hanging.size, limits?.snapshot() ?? NO_LIMITS);
+  }
+
   function reset(): void {
     stats.reset();
     plan.reset();
+    limits?.reset();
   }
 
   let closing: Promise<void> | undefined;
@@ -206,5 +223,5 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     });
   }
 
-  return { server, listen, close, stats: () => stats.snapshot(hanging.size), reset };
+  return { server, listen, close, stats: snapshot, reset };
 }

@@ -2,6 +2,7 @@
 // "calls the provider received" outcome) and load runs compare them with llmq's own numbers.
 // Plain objects and integer increments only: this is on every request's path.
 import type { FaultKind } from "./faults.js";
+import type { LimitCounts, LimitsSnapshot } from "./rate-limits.js";
 import type { Provider } from "./sim-request.js";
 
 export interface SimStats {
@@ -20,6 +21,10 @@ export interface SimStats {
   streams: number;
   /** Requests currently held open by a `hang` fault. */
   hanging: number;
+  /** SIM_LIMITS counts keyed `provider:model`, for the models that have limits and were asked for. */
+  limits: Record<string, LimitCounts>;
+  /** Requests refused by SIM_LIMITS (a 429 fault from SIM_FAULTS or a marker is not counted here). */
+  rate_limited: number;
 }
 
 export interface StatsBook {
@@ -27,7 +32,7 @@ export interface StatsBook {
   status(code: number): void;
   fault(kind: FaultKind, fromMarker: boolean): void;
   stream(): void;
-  snapshot(hanging: number): SimStats;
+  snapshot(hanging: number, limits: LimitsSnapshot): SimStats;
   reset(): void;
 }
 
@@ -40,7 +45,7 @@ export function createStatsBook(): StatsBook {
   function empty(): SimStats {
     return {
       total: 0, by_provider: { openai: 0, anthropic: 0, groq: 0 }, by_route: {}, by_status: {},
-      faults: {}, markers: {}, streams: 0, hanging: 0,
+      faults: {}, markers: {}, streams: 0, hanging: 0, limits: {}, rate_limited: 0,
     };
   }
   return {
@@ -59,8 +64,8 @@ export function createStatsBook(): StatsBook {
     stream() {
       s.streams++;
     },
-    snapshot(hanging) {
-      return structuredClone({ ...s, hanging });
+    snapshot(hanging, limits) {
+      return structuredClone({ ...s, hanging, ...limits });
     },
     reset() {
       s = empty();
