@@ -29,6 +29,8 @@ export interface StackOptions {
   apiKey?: string;
   /** More environment for every child (e.g. SIM_LATENCY_MS, WORKER_CONCURRENCY). */
   env?: Record<string, string>;
+  /** Worker processes (default 1), as `npm run start:worker` several times. */
+  workers?: number;
   startTimeoutMs?: number;
 }
 
@@ -39,6 +41,8 @@ export interface Stack {
   prefix: string;
   redisUrl: string;
   pids: Partial<Record<ServiceName, number>>;
+  /** Every worker process's pid (pids.worker is the first). */
+  workerPids: number[];
   /** Idempotent. Stops the processes, then deletes this stack's keys. Returns how many keys it deleted. */
   stop(): Promise<number>;
 }
@@ -153,6 +157,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     PROVIDER_MODE: "simulate",
     SIM_LATENCY_MS: "0",
     SIM_FAULTS: "",
+    SIM_LIMITS: "",
     LOG_LEVEL: "warn",
     RATE_LIMIT_PER_MIN: "0",
     NODE_ENV: "production",
@@ -164,8 +169,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     stopped ??= (async () => {
       // The API first (no new jobs), then the worker (finishes what it holds), then the simulator.
       for (const name of ["api", "worker", "simulator"] as const) {
-        const child = children.find((c) => c.name === name);
-        if (child !== undefined) await stopChild(child, 15_000);
+        await Promise.all(children.filter((c) => c.name === name).map((c) => stopChild(c, 15_000)));
       }
       return deletePrefixKeys(options.redisUrl, prefix);
     })();
@@ -174,7 +178,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
   try {
-    for (const name of SERVICES) children.push(startChild(name, env));
+    for (const name of SERVICES) {
+      const count = name === "worker" ? Math.max(1, options.workers ?? 1) : 1;
+      for (let i = 0; i < count; i++) children.push(startChild(name, env));
+    }
     await until("the simulator", children, deadline, async () => (await fetch(`${simulatorUrl}/__sim/health`)).ok);
     await until("the API", children, deadline, async () => (await fetch(`${apiUrl}/api/v1/health`)).ok);
     // A job that completes proves a worker is consuming.
@@ -193,6 +200,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   }
 
   const pids: Partial<Record<ServiceName, number>> = {};
-  for (const c of children) if (c.proc.pid !== undefined) pids[c.name] = c.proc.pid;
-  return { apiUrl, simulatorUrl, apiKey, prefix, redisUrl: options.redisUrl, pids, stop };
+  for (const c of children) if (c.proc.pid !== undefined) pids[c.name] ??= c.proc.pid;
+  const workerPids = children.filter((c) => c.name === "worker" && c.proc.pid !== undefined).map((c) => c.proc.pid as number);
+  return { apiUrl, simulatorUrl, apiKey, prefix, redisUrl: options.redisUrl, pids, workerPids, stop };
 }

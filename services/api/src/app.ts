@@ -55,7 +55,7 @@ export function createApp(deps: AppDeps): Express {
 
   // Routes without a key first; then everything under /api/v1 needs one, checked before a body is read.
   const open = express.Router();
-  const health = new HealthService(redis, deps.queues);
+  const health = new HealthService(redis, deps.queues, config, deps.models);
   mountHealthRoutes(open, health, auth, config, deps.startedAt);
   mountProbeRoutes(open, health, deps.lifecycle);
   mountMetricsRoutes(open, metrics);

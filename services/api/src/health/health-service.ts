@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { PROVIDERS, QUEUE_NAMES } from "@llmq/shared";
+import { capacityKey, configuredLimits, createKeys, PROVIDER_DIMS, PROVIDERS, QUEUE_NAMES, viewCapacity, type Config, type ModelCapacityView, type ModelRegistry, type ProviderName } from "@llmq/shared";
 import type { JobQueues } from "../jobs/job-queues.js";
 
 export interface QueueHealth {
@@ -16,6 +16,8 @@ export interface HealthSnapshot {
   queues: Record<string, QueueHealth>;
   /** Worker connections on the busiest queue: one per worker process in the standard deployment. */
   workers: number;
+  /** Each provider's capacity, per model with limits (configured or learned) or a history (capacity buckets). */
+  providers?: Record<ProviderName, { models: ModelCapacityView[] }>;
 }
 
 const MAX_AGE_MS = 1000;
@@ -33,6 +35,8 @@ export class HealthService {
   constructor(
     private readonly redis: Redis,
     private readonly queues: JobQueues,
+    private readonly config: Config,
+    private readonly models: ModelRegistry,
   ) {}
 
   async current(): Promise<HealthSnapshot> {
@@ -53,13 +57,30 @@ export class HealthService {
         }),
       );
       const workers = Math.max(0, ...per.map(([, h]) => h.workers));
-      snapshot = { status: workers > 0 ? "ok" : "degraded", redis: "up", queues: Object.fromEntries(per), workers };
+      snapshot = { status: workers > 0 ? "ok" : "degraded", redis: "up", queues: Object.fromEntries(per), workers, providers: await this.capacity() };
     } catch {
       snapshot = down();
     }
     this.snapshot = snapshot;
     this.takenAt = performance.now();
     return snapshot;
+  }
+
+  /** Every registry model's capacity hash, in one pipeline, refilled to now for display. */
+  private async capacity(): Promise<Record<ProviderName, { models: ModelCapacityView[] }>> {
+    const keys = createKeys(this.config.redis.prefix);
+    const models = this.models.list();
+    const pipe = this.redis.pipeline();
+    for (const m of models) pipe.hgetall(capacityKey(keys, m.provider, m.id));
+    const res = (await pipe.exec()) ?? [];
+    const out = Object.fromEntries(PROVIDERS.map((p) => [p, { models: [] as ModelCapacityView[] }])) as Record<ProviderName, { models: ModelCapacityView[] }>;
+    const now = Date.now();
+    models.forEach((m, i) => {
+      const hash = (res[i]?.[1] ?? {}) as Record<string, string>;
+      const view = viewCapacity(m.id, PROVIDER_DIMS[m.provider], configuredLimits(this.config, m), hash, now, this.config.worker.capacityBurstS);
+      if (view !== undefined) out[m.provider].models.push(view);
+    });
+    return out;
   }
 }
 

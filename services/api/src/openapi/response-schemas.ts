@@ -117,6 +117,43 @@ export const RESPONSE_SCHEMAS = {
         },
       },
       workers: { type: "integer" },
+      providers: {
+        type: "object",
+        description: "Per provider, the models whose capacity buckets have limits (configured or learned from the provider's headers) or a history.",
+        additionalProperties: {
+          type: "object",
+          properties: {
+            models: {
+              type: "array",
+              items: {
+                type: "object",
+                required: ["model", "buckets", "admitted", "refused", "rate_limited"],
+                properties: {
+                  model: { type: "string" },
+                  buckets: {
+                    type: "array",
+                    items: {
+                      type: "object",
+                      required: ["limit", "per_minute", "source", "remaining", "capacity"],
+                      properties: {
+                        limit: { type: "string", enum: ["requests", "tokens", "input_tokens", "output_tokens"] },
+                        per_minute: { type: "number" },
+                        source: { type: "string", enum: ["configured", "learned"] },
+                        remaining: { type: "integer", description: "What the bucket holds now; negative after a request larger than its capacity." },
+                        capacity: { type: "integer", description: "CAPACITY_BURST_S seconds of the per-minute limit." },
+                      },
+                    },
+                  },
+                  blocked_until: { type: "integer", description: "Set while a provider's 429 holds the model back (ms since the epoch)." },
+                  admitted: { type: "integer" },
+                  refused: { type: "integer", description: "Times a job was put back to wait for capacity." },
+                  rate_limited: { type: "integer", description: "429s received from the provider." },
+                },
+              },
+            },
+          },
+        },
+      },
       version: { type: "string" },
       uptime_s: { type: "integer" },
     },
