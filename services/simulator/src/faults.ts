@@ -3,7 +3,7 @@
 //   rates   `SIM_FAULTS="429:0.2,500:0.05,hang:0.01"` (optionally `429@200ms:0.1` for retry-after)
 //   markers `[[sim:429]]`, `[[sim:500x3]]`, `[[sim:bad-schemaxall]]`, `[[sim:429@2s]]` in a prompt
 
-export const FAULT_KINDS = ["429", "500", "529", "503", "400", "401", "hang", "invalid-json", "bad-schema"] as const;
+export const FAULT_KINDS = ["429", "500", "529", "503", "400", "401", "quota", "hang", "invalid-json", "bad-schema"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface Fault {
@@ -83,7 +83,7 @@ export function pickFault(rates: readonly FaultRate[], roll: number): Fault | un
 }
 
 export const MARKER_PREFIX = "[[sim:";
-const MARKER_RE = /\[\[sim:(429|500|529|503|400|401|hang|timeout|invalid-json|bad-schema)(?:@(\d+(?:\.\d+)?(?:ms|s)?))?(?:x(\d+|all))?\]\]/gi;
+const MARKER_RE = /\[\[sim:(429|500|529|503|400|401|quota|hang|timeout|invalid-json|bad-schema)(?:@(\d+(?:\.\d+)?(?:ms|s)?))?(?:x(\d+|all))?\]\]/gi;
 
 /** The markers in a text, in order of appearance. Cheap when there are none. */
 export function findMarkers(text: string): Marker[] {

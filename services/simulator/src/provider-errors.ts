@@ -78,6 +78,11 @@ export function faultReply(provider: Provider, kind: FaultKind, model: string, r
       return anthropic
         ? anthropicError(400, "invalid_request_error", "Invalid request (simulated).")
         : openaiError(400, "Invalid request (simulated).", "invalid_request_error", null);
+    case "quota":
+      // Spend limits, not rate limits: OpenAI answers 429 insufficient_quota, Anthropic 402 billing_error.
+      return anthropic
+        ? anthropicError(402, "billing_error", "Your credit balance is too low to access the Anthropic API (simulated).")
+        : openaiError(429, "You exceeded your current quota, please check your plan and billing details. (simulated)", "insufficient_quota", "insufficient_quota");
     case "401":
       return anthropic
         ? anthropicError(401, "authentication_error", "invalid x-api-key (simulated)")

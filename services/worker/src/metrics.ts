@@ -45,6 +45,7 @@ export interface CapacityEvent {
   event: "admitted" | "refused" | "rate_limited" | "settled";
   /** For refused: the short limit (requests, tokens, input_tokens, output_tokens, or backoff after a 429). */
   limit?: string;
+  /** refused: how long the job is put back; admitted: how long the call waits for its reserved turn. */
   waitMs?: number;
   /** For admitted: what was charged, by limit. */
   charged?: Record<string, number>;

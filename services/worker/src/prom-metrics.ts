@@ -40,7 +40,7 @@ export function createPromWorkerMetrics(options: { defaultMetrics?: boolean } = 
   const admitted = new Counter({ name: "llmq_capacity_admitted_total", help: "Provider calls admitted by the capacity buckets.", labelNames: ["provider", "model"], registers });
   const admittedTokens = new Counter({ name: "llmq_capacity_admitted_tokens_total", help: "Tokens charged to the capacity buckets at admission, by limit (before the correction from usage).", labelNames: ["provider", "model", "limit"], registers });
   const waits = new Counter({ name: "llmq_capacity_waits_total", help: "Jobs put back to wait for capacity, by the limit that was short (backoff: a 429 holds the model back).", labelNames: ["provider", "model", "limit"], registers });
-  const waitTime = new Histogram({ name: "llmq_capacity_wait_seconds", help: "Each wait for capacity imposed on a job (the time its bucket needed).", labelNames: ["provider", "model"], buckets: JOB_BUCKETS, registers });
+  const waitTime = new Histogram({ name: "llmq_capacity_wait_seconds", help: "Each wait for capacity: a reserved turn waited in the slot, or the time a job was put back for.", labelNames: ["provider", "model"], buckets: JOB_BUCKETS, registers });
   const rateLimited = new Counter({ name: "llmq_provider_rate_limited_total", help: "429 rate-limit answers received from providers.", labelNames: ["provider", "model"], registers });
 
   const hook: WorkerMetrics = {
@@ -71,6 +71,7 @@ export function createPromWorkerMetrics(options: { defaultMetrics?: boolean } = 
       for (const [limit, v] of Object.entries(e.remaining)) remaining.set({ ...labels, limit }, v);
       if (e.event === "admitted") {
         admitted.inc(labels);
+        if (e.waitMs !== undefined) waitTime.observe(labels, s(e.waitMs));
         for (const [limit, v] of Object.entries(e.charged ?? {})) if (limit !== "requests") admittedTokens.inc({ ...labels, limit }, count(v));
       } else if (e.event === "refused") {
         waits.inc({ ...labels, limit: e.limit ?? "unknown" });

@@ -7,7 +7,11 @@ import { RedisScript } from "../batches/batch-scripts.js";
  *   no fixed windows, so a minute's requests never all go in its first second;
  * - time is Redis's own (TIME), so workers on different hosts share one clock;
  * - ACQUIRE charges every bucket of the request or none: a refused request changes nothing and learns how
- *   long the shortest-sighted bucket needs (the wait is exact, not a guess);
+ *   long the shortest-sighted bucket needs (the wait is exact, not a guess). A request whose wait is at most
+ *   the hold time (CAPACITY_HOLD_MS) is admitted with a reservation instead: charged now (the buckets go
+ *   negative by what is promised), it goes exactly when its wait ends, and the next request queues behind
+ *   it, so steady pacing costs one script per call and never a refusal. A 429's backoff is never reserved
+ *   through;
  * - a request larger than a bucket's capacity goes when that bucket is full, and leaves it negative;
  * - the effective limit of a bucket is the lower of the configured one and the one learned from the
  *   provider's headers; a bucket with neither is not limited;
@@ -39,14 +43,16 @@ end
 `;
 
 /**
- * KEYS[1] the model's hash. ARGV: burst ms, key TTL s, then per dimension: name, configured limit (0 = none), cost.
- * Returns {1, 0, '', levels...} when admitted, {0, wait ms, short dimension or 'backoff', levels...} when not;
+ * KEYS[1] the model's hash. ARGV: burst ms, key TTL s, hold ms, then per dimension: name, configured limit
+ * (0 = none), cost. Returns {1, wait ms, '', levels...} when admitted (to go after wait ms, 0 = now),
+ * {0, wait ms, short dimension or 'backoff', levels...} when not;
  * a level is the bucket's floor after the call (negative after an oversized request), or '-' for an unlimited dimension.
  */
 export const ACQUIRE_CAPACITY_LUA = `${COMMON}
 local wait, short = 0, ''
+local hold = tonumber(ARGV[3])
 local dims = {}
-for i = 3, #ARGV, 3 do
+for i = 4, #ARGV, 3 do
   local dim, cost = ARGV[i], tonumber(ARGV[i + 2])
   local lim = limit_of(dim, ARGV[i + 1])
   if lim > 0 then
@@ -62,12 +68,16 @@ for i = 3, #ARGV, 3 do
   end
 end
 local blocked = tonumber(redis.call('HGET', KEYS[1], 'blocked_until') or '0')
-if blocked > now and blocked - now >= wait then wait, short = blocked - now, 'backoff' end
-local out = {wait > 0 and 0 or 1, wait, short}
+local refused = wait > hold
+if blocked > now then
+  refused = true
+  if blocked - now >= wait then wait, short = blocked - now, 'backoff' end
+end
+local out = {refused and 0 or 1, wait, refused and short or ''}
 for _, d in ipairs(dims) do
   if d[2] == nil then
     out[#out + 1] = '-'
-  elseif wait > 0 then
+  elseif refused then
     out[#out + 1] = math.floor(d[2])
   else
     local left = d[2] - d[3]
@@ -75,7 +85,7 @@ for _, d in ipairs(dims) do
     out[#out + 1] = math.floor(left)
   end
 end
-redis.call('HINCRBY', KEYS[1], wait > 0 and 'refused' or 'admitted', 1)
+redis.call('HINCRBY', KEYS[1], refused and 'refused' or 'admitted', 1)
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return out
 `;

@@ -97,6 +97,8 @@ export interface Config {
     rateLimitMaxWaitS: number;
     /** The capacity buckets' burst: this many seconds of each per-minute limit. */
     capacityBurstS: number;
+    /** A call whose capacity frees up within this long reserves it and waits in its slot; longer waits give the slot back. */
+    capacityHoldMs: number;
     /** BullMQ lockDuration: a job whose worker died is considered stalled after this. */
     lockDurationMs: number;
     /** BullMQ stalledInterval: how often a worker looks for stalled jobs and puts them back. */
@@ -267,6 +269,7 @@ export function parseConfig(env: Env): Config {
       maxRateLimitWaitMs: r.int("MAX_RATE_LIMIT_WAIT_MS", 60_000, 0),
       rateLimitMaxWaitS: r.int("RATE_LIMIT_MAX_WAIT_S", 600, 0),
       capacityBurstS: r.num("CAPACITY_BURST_S", 1, 0.05, 60),
+      capacityHoldMs: r.int("CAPACITY_HOLD_MS", 500, 0, 60_000),
       lockDurationMs: r.int("WORKER_LOCK_DURATION_MS", 30_000, 500),
       stalledIntervalMs: r.int("WORKER_STALLED_INTERVAL_MS", 30_000, 100),
     },

@@ -40,6 +40,8 @@ export interface Ticket {
   promptEstimate: number;
   rawPrompt: number;
   maxTokens: number;
+  /** Capacity is reserved for this call from now + delayMs: it waits that long first (at most CAPACITY_HOLD_MS). */
+  delayMs: number;
 }
 
 export type Admission = { ok: true; ticket: Ticket } | { ok: false; waitMs: number; limit: string };
@@ -66,6 +68,8 @@ export interface CapacityGateDeps {
 
 /** A 429 without any retry time: the model waits this long. */
 export const DEFAULT_BLOCK_MS = 1_000;
+/** The longest a job waits for output tokens before looking again (refunds from calls in flight free them sooner). */
+export const REFUND_RECHECK_MS = 1_000;
 const RATIO_MIN = 0.25;
 const RATIO_MAX = 4;
 
@@ -85,24 +89,30 @@ export class CapacityGate {
   }
 
   async acquire(model: ModelInfo, req: ProviderRequest): Promise<Admission> {
-    if (!this.isGated(model)) return { ok: true, ticket: { model, gated: false, charged: {}, promptEstimate: 0, rawPrompt: 0, maxTokens: req.maxTokens } };
+    if (!this.isGated(model)) return { ok: true, ticket: { model, gated: false, charged: {}, promptEstimate: 0, rawPrompt: 0, maxTokens: req.maxTokens, delayMs: 0 } };
     const rawPrompt = rawPromptTokens(req);
     const promptEstimate = Math.ceil(rawPrompt * (this.ratios.get(model.id) ?? 1));
     const charged = this.costs(promptEstimate, req.maxTokens);
     const limits = configuredLimits(this.deps.config, model);
-    const args: (string | number)[] = [this.burstMs, CAPACITY_TTL_S];
+    const args: (string | number)[] = [this.burstMs, CAPACITY_TTL_S, this.deps.config.worker.capacityHoldMs];
     for (const dim of this.dims) args.push(dim, limits[DIM_LIMIT_FIELD[dim]] ?? 0, charged[dim] ?? 0);
     const res = (await CAPACITY_SCRIPTS.acquire.run(this.deps.redis, [this.key(model)], args)) as [number, number, string, ...(number | string)[]];
     const [ok, waitMs, short] = res;
     const remaining = this.remainingByLabel(res.slice(3));
     const { provider } = this.deps;
     if (ok !== 1) {
-      const limit = short === "backoff" ? "backoff" : DIM_LABEL[short as CapacityDim];
-      this.deps.metrics.capacity({ provider, model: model.id, event: "refused", limit, waitMs, remaining });
-      return { ok: false, waitMs, limit };
+      const backoff = short === "backoff";
+      const limit = backoff ? "backoff" : DIM_LABEL[short as CapacityDim];
+      // Come back when the wait has shrunk to the hold time: then the call can reserve its turn. Output
+      // tokens charged as max_tokens are mostly refunded when the calls in flight answer, so their wait is an
+      // upper bound: look again within REFUND_RECHECK_MS.
+      let comeBackMs = backoff ? waitMs : Math.max(1, waitMs - this.deps.config.worker.capacityHoldMs);
+      if (short === "out") comeBackMs = Math.min(comeBackMs, REFUND_RECHECK_MS);
+      this.deps.metrics.capacity({ provider, model: model.id, event: "refused", limit, waitMs: comeBackMs, remaining });
+      return { ok: false, waitMs: comeBackMs, limit };
     }
-    this.deps.metrics.capacity({ provider, model: model.id, event: "admitted", charged: this.byLabel(charged), remaining });
-    return { ok: true, ticket: { model, gated: true, charged, promptEstimate, rawPrompt, maxTokens: req.maxTokens } };
+    this.deps.metrics.capacity({ provider, model: model.id, event: "admitted", charged: this.byLabel(charged), remaining, ...(waitMs > 0 ? { waitMs } : {}) });
+    return { ok: true, ticket: { model, gated: true, charged, promptEstimate, rawPrompt, maxTokens: req.maxTokens, delayMs: waitMs } };
   }
 
   /**

@@ -6,13 +6,15 @@ import type { ProviderRequest, ProviderResponse } from "../providers/types.js";
 import type { ProcessorContext } from "./types.js";
 
 /**
- * One timed provider call, admitted by the capacity buckets first and counted in metrics. A job's first
- * call that finds its model's capacity short throws CapacityWaitError (the runner puts the job back in the
- * queue for exactly that long, no attempt spent, no slot held); a later call of the same attempt (a repair
- * turn) waits here instead, so the work already done is not thrown away.
+ * One timed provider call, admitted by the capacity buckets first and counted in metrics. A call whose
+ * capacity frees up within CAPACITY_HOLD_MS has it reserved and waits for its turn here. A job's first call
+ * that would wait longer throws CapacityWaitError (the runner puts the job back in the queue until its turn
+ * is near, no attempt spent, no slot held); a later call of the same attempt (a repair turn) waits here
+ * instead, so the work already done is not thrown away.
  */
 export async function callProvider<T extends JobType>(ctx: ProcessorContext<T>, req: ProviderRequest): Promise<{ res: ProviderResponse; ms: number }> {
   const ticket = await admit(ctx, req);
+  if (ticket.delayMs > 0) await sleep(ticket.delayMs, undefined, { signal: ctx.signal });
   const started = performance.now();
   let ok = false;
   try {
