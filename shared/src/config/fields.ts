@@ -38,9 +38,16 @@ export class FieldReader {
     return n;
   }
 
+  /** Unset is a choice of its own (none), not a default: the fix must not offer one. */
   optInt(name: string, min: number, max: number = Number.MAX_SAFE_INTEGER): number | undefined {
-    if (this.raw(name) === undefined) return undefined;
-    return this.int(name, min, min, max);
+    const v = this.raw(name);
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      this.issues.push({ variable: name, problem: `"${v}" is not an integer in [${min}, ${max}]`, fix: `set ${name} to an integer between ${min} and ${max}, or unset it for none` });
+      return undefined;
+    }
+    return n;
   }
 
   num(name: string, def: number, min: number, max: number = Number.MAX_VALUE): number {
