@@ -226,7 +226,7 @@ describe("viewing a model's capacity", () => {
 
   it("refills each bucket to now and says where its limit comes from", () => {
     const hash = { "rq:lvl": "4", "rq:ts": String(now - 300), "tk:lim": "3000", "tk:lvl": "-50", "tk:ts": String(now - 300), admitted: "3", refused: "2", rate_limited: "1" };
-    const view = viewCapacity("gpt-4", ["rq", "tk"], { rpm: 600, tpm: 6000 }, hash, now, 1);
+    const view = viewCapacity("gpt-4", ["rq", "tk"], { rpm: 600, tpm: 6000 }, hash, now, 1000);
     expect(view).toEqual({
       model: "gpt-4",
       buckets: [
@@ -242,7 +242,7 @@ describe("viewing a model's capacity", () => {
   });
 
   it("never refills a bucket beyond its capacity, and shows a fresh bucket full", () => {
-    const view = viewCapacity("m", ["rq", "in", "out"], { rpm: 60, itpm: 1200 }, { "rq:lvl": "0", "rq:ts": String(now - 3_600_000) }, now, 2);
+    const view = viewCapacity("m", ["rq", "in", "out"], { rpm: 60, itpm: 1200 }, { "rq:lvl": "0", "rq:ts": String(now - 3_600_000) }, now, 2000);
     expect(view?.buckets).toEqual([
       { limit: "requests", per_minute: 60, source: "configured", remaining: 2, capacity: 2 },
       { limit: "input_tokens", per_minute: 1200, source: "configured", remaining: 40, capacity: 40 },
@@ -250,25 +250,25 @@ describe("viewing a model's capacity", () => {
   });
 
   it("keeps the configured limit when the learned one is higher", () => {
-    const view = viewCapacity("m", ["rq"], { rpm: 60 }, { "rq:lim": "6000" }, now, 1);
+    const view = viewCapacity("m", ["rq"], { rpm: 60 }, { "rq:lim": "6000" }, now, 1000);
     expect(view?.buckets[0]).toMatchObject({ per_minute: 60, source: "configured" });
   });
 
   it("shows a backoff only while it lasts", () => {
-    expect(viewCapacity("m", ["rq"], {}, { blocked_until: String(now + 5000) }, now, 1)).toEqual({ model: "m", buckets: [], blocked_until: now + 5000, admitted: 0, refused: 0, rate_limited: 0 });
-    expect(viewCapacity("m", ["rq"], { rpm: 60 }, { blocked_until: String(now - 1) }, now, 1)).not.toHaveProperty("blocked_until");
+    expect(viewCapacity("m", ["rq"], {}, { blocked_until: String(now + 5000) }, now, 1000)).toEqual({ model: "m", buckets: [], blocked_until: now + 5000, admitted: 0, refused: 0, rate_limited: 0 });
+    expect(viewCapacity("m", ["rq"], { rpm: 60 }, { blocked_until: String(now - 1) }, now, 1000)).not.toHaveProperty("blocked_until");
   });
 
   it("has nothing to show for a model with no limit and no history", () => {
-    expect(viewCapacity("m", ["rq", "tk"], {}, {}, now, 1)).toBeUndefined();
-    expect(viewCapacity("m", ["rq", "tk"], {}, { blocked_until: String(now - 1) }, now, 1)).toBeUndefined();
-    expect(viewCapacity("m", ["rq", "tk"], {}, { admitted: "1" }, now, 1)).toMatchObject({ buckets: [], admitted: 1 });
+    expect(viewCapacity("m", ["rq", "tk"], {}, {}, now, 1000)).toBeUndefined();
+    expect(viewCapacity("m", ["rq", "tk"], {}, { blocked_until: String(now - 1) }, now, 1000)).toBeUndefined();
+    expect(viewCapacity("m", ["rq", "tk"], {}, { admitted: "1" }, now, 1000)).toMatchObject({ buckets: [], admitted: 1 });
   });
 
   it("reads back what the scripts wrote", async () => {
     await acquire(0, ["rq", 60, 1], ["tk", 600, 4]);
     await settle({}, ["rq", 60, 0, 0, -1], ["tk", 600, 0, 300, -1]);
-    const view = viewCapacity("m", ["rq", "tk"], { rpm: 60, tpm: 600 }, await redis.hgetall(key), await redisNow(), BURST_MS / 1000);
+    const view = viewCapacity("m", ["rq", "tk"], { rpm: 60, tpm: 600 }, await redis.hgetall(key), await redisNow(), BURST_MS);
     expect(view?.buckets.map((b) => [b.limit, b.per_minute, b.source, b.capacity])).toEqual([
       ["requests", 60, "configured", 1],
       ["tokens", 300, "learned", 5],

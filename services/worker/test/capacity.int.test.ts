@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { capacityKey, createLogger, type FinalJobRecord } from "@llmq/shared";
 import { createWorkerService, type WorkerService } from "../src/index.js";
+import { createPromWorkerMetrics } from "../src/prom-metrics.js";
 import { chatCalls, startHarness, unique, type Harness } from "./helpers.js";
 
 /**
@@ -69,7 +70,8 @@ describe("capacity buckets against a provider that enforces its limits", () => {
   it("two worker processes share one budget: together they stay under the limit", async () => {
     const env = { OPENAI_RPM: "600", OPENAI_TPM: "60000", WORKER_CONCURRENCY: "16" };
     h = await startHarness("cap-two", { sim: { limits: OPENAI_LIMITS }, env });
-    extra = createWorkerService({ config: h.config, logger: createLogger({ service: "worker", level: "silent" }) });
+    const prom = createPromWorkerMetrics({ defaultMetrics: false });
+    extra = createWorkerService({ config: h.config, logger: createLogger({ service: "worker", level: "silent" }), metrics: prom.hook });
     await extra.start();
     const records = await runJobs(h, "gpt-4", 60, 50);
     expect(records.every((r) => r.status === "completed")).toBe(true);
@@ -79,6 +81,12 @@ describe("capacity buckets against a provider that enforces its limits", () => {
     const mine = h.logs.filter((l) => l.outcome === "completed").length;
     expect(mine).toBeGreaterThan(0);
     expect(mine).toBeLessThan(60);
+    // The second process's metrics count what it admitted, and the bucket it saw.
+    const text = await prom.registry.metrics();
+    const admitted = Number(/^llmq_capacity_admitted_total\{provider="openai",model="gpt-4"\} (\d+)$/m.exec(text)?.[1]);
+    expect(admitted).toBe(60 - mine);
+    expect(text).toMatch(/^llmq_capacity_remaining\{provider="openai",model="gpt-4",limit="tokens"\} -?\d+/m);
+    expect(text).toMatch(/^llmq_capacity_admitted_tokens_total\{provider="openai",model="gpt-4",limit="tokens"\} \d+/m);
   });
 
   it("Anthropic's input and output tokens are paced apart, and unused max_tokens is given back", async () => {

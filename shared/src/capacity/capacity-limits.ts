@@ -37,3 +37,14 @@ export function hasConfiguredLimits(limits: RateLimits): boolean {
 export function capacityKey(keys: Keys, provider: ProviderName, model: string): string {
   return keys.custom(`capacity:${provider}:${model}`);
 }
+
+/**
+ * The buckets' capacity in ms of their refill: CAPACITY_BURST_S less a little headroom (100 ms, at most half).
+ * llmq charges a call when it admits it, the provider when the call arrives, a few ms later. While both
+ * buckets are full that lag is refill the provider's bucket throws away and llmq's keeps, so a full bucket
+ * would start a burst slightly ahead of the provider's; the headroom keeps it behind.
+ */
+export function bucketBurstMs(burstS: number): number {
+  const ms = burstS * 1000;
+  return Math.round(ms - Math.min(100, ms / 2));
+}

@@ -52,5 +52,14 @@ describe("fair shares between keys under a provider limit", () => {
     expect(r.status, r.text).toBe(200);
     const stats = (await (await fetch(`${h.stack.simUrl}/__sim/stats`)).json()) as { limits: Record<string, { rate_limited: number; admitted: number }> };
     expect(stats.limits[`openai:${MODEL}`]?.rate_limited ?? 0).toBeLessThanOrEqual(2);
+
+    // Operators see the model's buckets on health.
+    const health = (await h.stack.request("/api/v1/health", { as: "alice" })).body as { providers: Record<string, { models: Array<{ model: string; admitted: number; buckets: Array<{ limit: string; per_minute: number; source: string }> }> }> };
+    const view = health.providers.openai?.models.find((m) => m.model === MODEL);
+    expect(view?.admitted).toBeGreaterThanOrEqual(221);
+    expect(view?.buckets).toEqual(expect.arrayContaining([
+      expect.objectContaining({ limit: "requests", per_minute: 2_400, source: "configured" }),
+      expect.objectContaining({ limit: "tokens", per_minute: 240_000, source: "configured" }),
+    ]));
   }, 90_000);
 });

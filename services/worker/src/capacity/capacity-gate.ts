@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import {
+  bucketBurstMs,
   CAPACITY_SCRIPTS,
   CAPACITY_TTL_S,
   DIM_LABEL,
@@ -81,7 +82,7 @@ export class CapacityGate {
 
   constructor(private readonly deps: CapacityGateDeps) {
     this.dims = PROVIDER_DIMS[deps.provider];
-    this.burstMs = Math.round(deps.config.worker.capacityBurstS * 1000);
+    this.burstMs = bucketBurstMs(deps.config.worker.capacityBurstS);
   }
 
   isGated(model: ModelInfo): boolean {

@@ -12,9 +12,17 @@ import type { ProcessorContext } from "./types.js";
  * is near, no attempt spent, no slot held); a later call of the same attempt (a repair turn) waits here
  * instead, so the work already done is not thrown away.
  */
+/**
+ * A reserved turn is taken this much late: the turn is computed on Redis's clock, the wait on Node's timers
+ * (millisecond-rounded, and able to fire a little early against the wall clock), and the provider starts its
+ * own clock when the request arrives. Arriving at the exact millisecond the bucket refills risks a 429;
+ * a little late costs nothing, since the next turn is counted from the bucket, not from this call.
+ */
+export const TURN_MARGIN_MS = 3;
+
 export async function callProvider<T extends JobType>(ctx: ProcessorContext<T>, req: ProviderRequest): Promise<{ res: ProviderResponse; ms: number }> {
   const ticket = await admit(ctx, req);
-  if (ticket.delayMs > 0) await sleep(ticket.delayMs, undefined, { signal: ctx.signal });
+  if (ticket.delayMs > 0) await sleep(ticket.delayMs + TURN_MARGIN_MS, undefined, { signal: ctx.signal });
   const started = performance.now();
   let ok = false;
   try {
