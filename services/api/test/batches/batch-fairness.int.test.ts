@@ -22,7 +22,7 @@ function items(n: number, tag: string): Array<{ custom_id: string; type: string;
 
 describe("fair shares between keys under a provider limit", () => {
   it("a 20-item batch submitted with another key's 200-item batch finishes first, and a sync request still answers 200", async () => {
-    h = await startBatchHarness("batch-fair", { sim: { limits: LIMITS.SIM }, env: { ...LIMITS.ENV, BATCH_FEED_LOW_WATER: "20" } });
+    h = await startBatchHarness("batch-fair", { sim: { limits: LIMITS.SIM }, env: LIMITS.ENV });
     // Alice's batch is the older one: oldest-first feeding would run all of it before bob's.
     const big = await h.submit(items(200, "alice"), { as: "alice" });
     const small = await h.submit(items(20, "bob"), { as: "bob" });

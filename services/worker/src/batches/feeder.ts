@@ -53,10 +53,18 @@ export interface FeederOptions {
 
 /** Items per addBulk. */
 export const FEED_CHUNK = 500;
+/** A newly arrived key's first share goes ahead of the batch items already queued (freshOwners). */
+const FRESH_PRIORITY = BATCH_JOB_PRIORITY - 1;
+/** An owner not fed for this long counts as newly arrived again. */
+const FRESH_MS = 30_000;
+/** Seconds of the queue's drain rate the feeder keeps queued (lowWater). */
+const FEED_AHEAD_S = 0.5;
+const MIN_LOW_WATER = 10;
 /** The oldest batches a pass looks at to share between their owners. */
 const FAIR_SCAN = 200;
 
 interface FeedChunk {
+  owner: string;
   batchId: string;
   list: string;
   entries: string[];
@@ -75,6 +83,10 @@ export class BatchFeeder {
   private readonly queues = new Map<ProviderName, Queue>();
   private readonly passes = new Map<ProviderName, Promise<number>>();
   private readonly owners = new Map<string, string>();
+  /** Per provider: the owners this feeder fed lately, and when. */
+  private readonly recent = new Map<ProviderName, Map<string, number>>();
+  /** Per provider: the queue depth after the last pass, when, and the drain rate measured (items/s). */
+  private readonly flow = new Map<ProviderName, { at: number; depth: number; rate: number | undefined }>();
   private readonly again = new Set<ProviderName>();
   private subscriber: Redis | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -98,10 +110,34 @@ export class BatchFeeder {
     }
   }
 
-  /** Feed while fewer than this many jobs wait in the provider's queue. */
+  /**
+   * Feed while fewer than this many jobs wait in the provider's queue: BATCH_FEED_LOW_WATER when set, else
+   * about FEED_AHEAD_S of the rate the queue drains at, within [MIN_LOW_WATER, max(100, 2 × concurrency)].
+   * A provider paced by its rate limits drains slowly, and whatever is queued ahead is what a newly arrived
+   * key's batch waits behind, so a shallow queue keeps fairness quick; a fast one still gets the full depth.
+   */
   lowWater(provider: ProviderName): number {
     const { batch, providers } = this.opts.config;
-    return batch.feedLowWater > 0 ? batch.feedLowWater : Math.max(100, 2 * providers[provider].concurrency);
+    if (batch.feedLowWater > 0) return batch.feedLowWater;
+    const full = Math.max(100, 2 * providers[provider].concurrency);
+    const rate = this.flow.get(provider)?.rate;
+    return rate === undefined ? full : Math.min(full, Math.max(MIN_LOW_WATER, Math.ceil(rate * FEED_AHEAD_S)));
+  }
+
+  /** Measures how fast the provider's queue drains, from its depth now and after the last pass. */
+  private observe(provider: ProviderName, depth: number): void {
+    const now = performance.now();
+    const last = this.flow.get(provider);
+    if (last === undefined || depth === 0) {
+      // A queue found empty was starved, not slow: measure again from here, at full depth.
+      this.flow.set(provider, { at: now, depth, rate: undefined });
+      return;
+    }
+    const dt = (now - last.at) / 1000;
+    if (dt < 0.05) return;
+    const drained = Math.max(0, last.depth - depth);
+    const inst = drained / dt;
+    this.flow.set(provider, { at: now, depth, rate: last.rate === undefined ? inst : 0.7 * last.rate + 0.3 * inst });
   }
 
   async start(): Promise<void> {
@@ -166,21 +202,28 @@ export class BatchFeeder {
     const queue = this.queues.get(provider);
     const active = activeBatchesKey(keys, provider);
     if (queue === undefined || (await redis.zcard(active)) === 0) return 0;
-    const low = this.lowWater(provider);
     // Delayed jobs count too: a model waiting out a 429 must not pull the rest of its batches into BullMQ.
     const counts = await queue.getJobCounts("wait", "prioritized", "delayed");
     let depth = (counts.wait ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
-    if (depth >= low) return 0;
+    this.observe(provider, depth);
+    const low = this.lowWater(provider);
+    const batchIds = await redis.zrange(active, "0", String(FAIR_SCAN - 1));
+    const owners = await this.ownersOf(batchIds);
+    const fresh = this.freshOwners(provider, owners);
+    if (depth >= low && fresh.size === 0) return 0;
 
     const lock = feedLockKey(keys, provider);
     const token = randomUUID();
     if ((await redis.set(lock, token, "PX", LOCK_MS, "NX")) !== "OK") return 0;
     let fed = 0;
     try {
-      while (depth < 2 * low && this.closing === undefined) {
-        const chunks = await this.fairChunks(provider, Math.min(FEED_CHUNK, 2 * low - depth));
+      let ids = batchIds;
+      let idOwners = owners;
+      while ((depth < 2 * low || fresh.size > 0) && this.closing === undefined) {
+        const room = Math.max(0, Math.min(FEED_CHUNK, 2 * low - depth));
+        const chunks = await this.fairChunks(provider, ids, idOwners, room, fresh, depth);
         if (chunks.length === 0) break;
-        await queue.addBulk(interleave(await Promise.all(chunks.map((c) => this.jobsOf(c.batchId, c.entries)))));
+        await queue.addBulk(interleave(await Promise.all(chunks.map((c) => this.jobsOf(c.batchId, c.entries, fresh.has(c.owner) ? FRESH_PRIORITY : BATCH_JOB_PRIORITY)))));
         let kept = true;
         for (const c of chunks) {
           if ((await BATCH_SCRIPTS.trimFed.run(redis, [lock, c.list], [token, c.entries.length, LOCK_MS])) !== 1) kept = false;
@@ -189,39 +232,51 @@ export class BatchFeeder {
           this.opts.logger.warn({ provider }, "batch feeder lost its lock; the next pass re-feeds the chunk (same job ids)");
           break;
         }
+        this.markFed(provider, chunks);
+        fresh.clear();
         const n = chunks.reduce((sum, c) => sum + c.entries.length, 0);
         depth += n;
         fed += n;
+        ids = await redis.zrange(active, "0", String(FAIR_SCAN - 1));
+        idOwners = await this.ownersOf(ids);
       }
     } finally {
       await BATCH_SCRIPTS.releaseLock.run(redis, [lock], [token]).catch(() => undefined);
     }
-    if (fed > 0) this.opts.logger.debug({ provider, fed, depth }, "batch items fed");
+    if (fed > 0) {
+      const flow = this.flow.get(provider);
+      if (flow !== undefined) flow.depth = depth;
+      this.opts.logger.debug({ provider, fed, depth }, "batch items fed");
+    }
     return fed;
   }
 
   /**
    * Up to `room` items, split equally between the owners (API keys) with batches pending for this provider,
-   * each from its owner's oldest batch with items. Batches found empty leave the provider's active set.
+   * each from its owner's oldest batch with items. A fresh owner (freshOwners) gets, even when the queue has
+   * no room, its share of the `backlog` already queued: fed ahead of it, its items then take about the turns
+   * they would have had, had they arrived with it. Batches found empty leave the provider's active set.
    */
-  private async fairChunks(provider: ProviderName, room: number): Promise<FeedChunk[]> {
+  private async fairChunks(provider: ProviderName, batchIds: readonly string[], owners: readonly string[], room: number, fresh: ReadonlySet<string>, backlog: number): Promise<FeedChunk[]> {
     const { keys } = this.opts;
     const active = activeBatchesKey(keys, provider);
-    const batchIds = await this.redis.zrange(active, "0", String(FAIR_SCAN - 1));
     const byOwner = new Map<string, string[]>();
-    for (const [i, owner] of (await this.ownersOf(batchIds)).entries()) {
+    owners.forEach((owner, i) => {
       const list = byOwner.get(owner) ?? [];
       list.push(batchIds[i] as string);
       byOwner.set(owner, list);
-    }
+    });
     const chunks: FeedChunk[] = [];
-    const share = Math.max(1, Math.ceil(room / Math.max(1, byOwner.size)));
-    for (const ownerBatches of byOwner.values()) {
+    const share = Math.ceil(room / Math.max(1, byOwner.size));
+    const freshShare = Math.min(FEED_CHUNK, Math.max(share, Math.ceil(backlog / Math.max(1, byOwner.size))));
+    for (const [owner, ownerBatches] of byOwner) {
+      const n = fresh.has(owner) ? freshShare : share;
+      if (n <= 0) continue;
       for (const batchId of ownerBatches) {
         const list = batchKeySet(keys, batchId).pending[provider];
-        const entries = await this.redis.lrange(list, 0, share - 1);
+        const entries = await this.redis.lrange(list, 0, n - 1);
         if (entries.length > 0) {
-          chunks.push({ batchId, list, entries });
+          chunks.push({ owner, batchId, list, entries });
           break;
         }
         await BATCH_SCRIPTS.dropIfEmpty.run(this.redis, [active, list], [batchId]);
@@ -244,12 +299,41 @@ export class BatchFeeder {
   }
 
   /** The chunk as BullMQ jobs. An entry that does not decode (never written by llmq) fails its item instead of the feed. */
-  private async jobsOf(batchId: string, entries: string[]): Promise<{ name: JobType; data: JobPayload; opts: Record<string, unknown> }[]> {
+  /**
+   * Owners with batches pending that this feeder has not fed in the last FRESH_MS, while others it fed lately
+   * may still have items queued. Such a key (its batch arrived behind another key's backlog) has its first
+   * share fed at once and at FRESH_PRIORITY, ahead of that backlog (interactive jobs still go first): it
+   * starts now instead of behind what was queued before it existed, as a start-time fair queue would order it.
+   */
+  private freshOwners(provider: ProviderName, owners: readonly string[]): Set<string> {
+    const seen = this.recentOwners(provider);
+    const fresh = new Set<string>();
+    if (seen.size === 0) return fresh;
+    for (const owner of owners) if (!seen.has(owner)) fresh.add(owner);
+    return fresh;
+  }
+
+  private markFed(provider: ProviderName, chunks: readonly FeedChunk[]): void {
+    const seen = this.recentOwners(provider);
+    const now = Date.now();
+    for (const c of chunks) seen.set(c.owner, now);
+  }
+
+  /** The owners this feeder fed in the last FRESH_MS, and when. */
+  private recentOwners(provider: ProviderName): Map<string, number> {
+    let seen = this.recent.get(provider);
+    if (seen === undefined) this.recent.set(provider, (seen = new Map()));
+    const now = Date.now();
+    for (const [owner, at] of seen) if (now - at > FRESH_MS) seen.delete(owner);
+    return seen;
+  }
+
+  private async jobsOf(batchId: string, entries: string[], priority: number): Promise<{ name: JobType; data: JobPayload; opts: Record<string, unknown> }[]> {
     const jobs = [];
     for (const entry of entries) {
       try {
         const { index, payload } = decodeBatchEntry(entry);
-        jobs.push({ name: payload.type, data: payload, opts: { ...this.jobOptions, jobId: batchItemJobId(batchId, index) } });
+        jobs.push({ name: payload.type, data: payload, opts: { ...this.jobOptions, priority, jobId: batchItemJobId(batchId, index) } });
       } catch (err) {
         await this.failUndecodable(batchId, entry, err as Error);
       }
