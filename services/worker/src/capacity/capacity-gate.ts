@@ -104,10 +104,11 @@ export class CapacityGate {
     if (ok !== 1) {
       const backoff = short === "backoff";
       const limit = backoff ? "backoff" : DIM_LABEL[short as CapacityDim];
-      // Come back when the wait has shrunk to the hold time: then the call can reserve its turn. Output
-      // tokens charged as max_tokens are mostly refunded when the calls in flight answer, so their wait is an
-      // upper bound: look again within REFUND_RECHECK_MS.
-      let comeBackMs = backoff ? waitMs : Math.max(1, waitMs - this.deps.config.worker.capacityHoldMs);
+      // Come back when the wait has shrunk to half the hold time: then the call, and the others put back
+      // with it, can reserve their turns (coming back at the very edge of the hold would turn most of them
+      // away again). Output tokens charged as max_tokens are mostly refunded when the calls in flight
+      // answer, so their wait is an upper bound: look again within REFUND_RECHECK_MS.
+      let comeBackMs = backoff ? waitMs : Math.max(1, waitMs - this.deps.config.worker.capacityHoldMs / 2);
       if (short === "out") comeBackMs = Math.min(comeBackMs, REFUND_RECHECK_MS);
       this.deps.metrics.capacity({ provider, model: model.id, event: "refused", limit, waitMs: comeBackMs, remaining });
       return { ok: false, waitMs: comeBackMs, limit };
