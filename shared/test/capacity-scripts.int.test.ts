@@ -206,9 +206,18 @@ describe("SETTLE: correcting the buckets after a call", () => {
     expectNear(wait, 5000);
   });
 
-  it("returns '-' for a dimension with no limit and writes nothing for it", async () => {
+  it("returns '-' for a dimension with no limit and writes no bucket for it, only when the model answered", async () => {
     expect(await settle({}, ["rq", 0, 3, 0, 5])).toEqual(["-"]);
-    expect(await redis.exists(key)).toBe(0);
+    const hash = await redis.hgetall(key);
+    expect(Object.keys(hash)).toEqual(["answered_at"]);
+    expect(Number(hash.answered_at)).toBeGreaterThan(0);
+  });
+
+  it("records when the model last answered, and not on a 429", async () => {
+    await settle({ block: 1000, rateLimited: true }, ["rq", 0, 0, 0, -1]);
+    expect(await redis.hget(key, "answered_at")).toBeNull();
+    await settle({}, ["rq", 0, 0, 0, -1]);
+    expect(Number(await redis.hget(key, "answered_at"))).toBeGreaterThan(0);
   });
 
   it("counts a 429 and keeps the key alive for the TTL it is given", async () => {

@@ -4,7 +4,7 @@ import { RetryableError } from "./backoff.js";
 import { startBatchItem, type StartGate } from "./batches/batch-item.js";
 import { finalize, type FinalizeOptions } from "./finalize.js";
 import { finalRecord, loadFirstStart, newRun, report, type JobReturn, type JobRun, type LlmqJob, type RunnerDeps } from "./job-run.js";
-import { recordSetback } from "./job-state.js";
+import { recordRateLimited, recordSetback } from "./job-state.js";
 import { PROCESSORS } from "./processors/index.js";
 import type { Processor, ProcessorContext, ProcessorOutput } from "./processors/types.js";
 import { CapacityWaitError, DEFAULT_BLOCK_MS } from "./capacity/capacity-gate.js";
@@ -98,15 +98,17 @@ async function fail(run: JobRun, err: unknown): Promise<never> {
   let error = failure.error;
   if (failure.kind === "rate_limited") {
     // The model's buckets already hold every worker back (callProvider settled the 429); this job waits too.
-    const { hits, firstRateLimitedAt } = await recordSetback(redis, keys, run.id, run.firstStart, config.jobs.resultTtlS, true);
-    const waitedS = (Date.now() - firstRateLimitedAt) / 1000;
+    const model = deps.registry.get(run.payload.model);
+    const answeredAt = model === undefined ? 0 : await deps.capacity.lastAnsweredAt(model);
+    const { hits, streakSince } = await recordRateLimited(redis, keys, run.id, run.firstStart, config.jobs.resultTtlS, answeredAt);
+    const waitedS = (Date.now() - streakSince) / 1000;
     if (waitedS < config.worker.rateLimitMaxWaitS) {
       const waitMs = Math.min(failure.waitMs ?? DEFAULT_RATE_LIMIT_WAIT_MS, config.worker.maxRateLimitWaitMs);
       return waitAgain(run, waitMs, "rate_limited", `provider rate limit: ${deps.adapter.name} ${run.payload.model} waits`, { wait_ms: waitMs, rate_limited: hits }, error.code);
     }
-    error = { ...error, message: `${deps.adapter.name} kept answering 429 for ${Math.round(waitedS)} s (${hits} times): ${error.message}`, details: { ...error.details, rate_limited: hits, waited_s: Math.round(waitedS) } };
+    error = { ...error, message: `${deps.adapter.name} answered ${run.payload.model} nothing but 429 for ${Math.round(waitedS)} s (${hits} times): ${error.message}`, details: { ...error.details, rate_limited: hits, waited_s: Math.round(waitedS) } };
   } else if (failure.kind === "retry" && run.attempt < run.maxAttempts) {
-    await recordSetback(redis, keys, run.id, run.firstStart, config.jobs.resultTtlS, false);
+    await recordSetback(redis, keys, run.id, run.firstStart, config.jobs.resultTtlS);
     report(run, "retried", "job will be retried", { error_message: error.message }, error.code);
     throw new RetryableError(`${error.code}: ${error.message}`, failure.retryAfterMs);
   }

@@ -52,7 +52,7 @@ describe("failure classification, proven by the simulator's counts", () => {
     const record = await h.waitForRecord(id);
     expect(record.status).toBe("failed");
     expect(record.error?.code).toBe("PROVIDER_RATE_LIMITED");
-    expect(record.error?.message).toMatch(/kept answering 429 for \d+ s/);
+    expect(record.error?.message).toMatch(/answered llama3-8b-8192 nothing but 429 for \d+ s/);
     expect(Number(record.error?.details?.waited_s)).toBeGreaterThanOrEqual(1);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
     // Far more 429s than JOB_ATTEMPTS: a rate limit is not a failed attempt.
@@ -60,6 +60,22 @@ describe("failure classification, proven by the simulator's counts", () => {
     expect(calls).toBeGreaterThan(4);
     expect(record.attempts).toBe(1);
     expect(await waitForState(h.queue("groq"), id, "failed")).toBe("failed");
+  });
+
+  it("a job meeting 429s does not fail while its model still answers other calls", async () => {
+    h = await startHarness("f429streak", { env: { RATE_LIMIT_MAX_WAIT_S: "1" } });
+    // This prompt gets 429s for about 2 s (20 × 100 ms), twice RATE_LIMIT_MAX_WAIT_S; other calls to the same
+    // model keep being answered meanwhile, so every 429 streak is cut short.
+    const id = await h.enqueue({ type: "unstructured", model: "llama3-8b-8192", prompt: unique("[[sim:429@100msx20]] Say hello") });
+    const others: string[] = [];
+    for (let i = 0; i < 20 && (await h.redis.get(h.keys.result(id))) === null; i++) {
+      others.push(await h.enqueue({ type: "unstructured", model: "llama3-8b-8192", prompt: unique("Say hello") }));
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    const record = await h.waitForRecord(id);
+    expect(record.status, JSON.stringify(record.error)).toBe("completed");
+    expect((await h.stats()).markers["429"]).toBe(20);
+    for (const o of others) expect((await h.waitForRecord(o)).status).toBe("completed");
   });
 
   it("a 429 for the account's quota is not a rate limit: the job fails at once with PROVIDER_QUOTA_EXCEEDED", async () => {

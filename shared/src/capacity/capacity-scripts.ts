@@ -20,7 +20,9 @@ import { RedisScript } from "../batches/batch-scripts.js";
  *   blocks the model until a 429's retry time.
  *
  * Hash fields: `<dim>:lvl`, `<dim>:ts` (level at time ts, ms), `<dim>:lim` (learned per-minute limit),
- * `blocked_until` (ms), and counters `admitted`, `refused`, `rate_limited` for operators.
+ * `blocked_until` (ms), `answered_at` (the last answer settled, ms: a job meeting 429s fails only when the
+ * model has not answered at all for RATE_LIMIT_MAX_WAIT_S), and counters `admitted`, `refused`,
+ * `rate_limited` for operators.
  */
 const COMMON = `
 local t = redis.call('TIME')
@@ -117,7 +119,7 @@ if block > 0 then
   local prev = tonumber(redis.call('HGET', KEYS[1], 'blocked_until') or '0')
   if until_ms > prev then redis.call('HSET', KEYS[1], 'blocked_until', until_ms) end
 end
-if ARGV[4] == '1' then redis.call('HINCRBY', KEYS[1], 'rate_limited', 1) end
+if ARGV[4] == '1' then redis.call('HINCRBY', KEYS[1], 'rate_limited', 1) else redis.call('HSET', KEYS[1], 'answered_at', now) end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return out
 `;

@@ -152,6 +152,11 @@ export class CapacityGate {
     await this.settle(model, {}, info, 0, Math.max(1, waitMs), true);
   }
 
+  /** When the provider last answered this model (ms, any worker), or 0. */
+  async lastAnsweredAt(model: ModelInfo): Promise<number> {
+    return Number((await this.deps.redis.hget(this.key(model), "answered_at")) ?? 0);
+  }
+
   private async settle(model: ModelInfo, deltas: Partial<Record<CapacityDim, number>>, info: RateLimitInfo | undefined, elapsedMs: number, blockMs: number, rateLimited: boolean): Promise<void> {
     const limits = configuredLimits(this.deps.config, model);
     const args: (string | number)[] = [this.burstMs, CAPACITY_TTL_S, Math.round(blockMs), rateLimited ? 1 : 0];
