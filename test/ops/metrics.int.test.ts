@@ -9,7 +9,7 @@ import { killAll, ROOT, startService, until, type Proc } from "./procs.js";
 
 /**
  * /metrics from real processes: the API (dist/main.js) and a worker with WORKER_METRICS_PORT, fed through the
- * API's own routes against the simulator. Also: every llmq_ series the Grafana dashboard queries is served.
+ * API's own routes against the simulator. Also: every series the Grafana dashboard queries is served.
  */
 let sim: Simulator;
 let api: Proc;
@@ -93,12 +93,11 @@ describe("a worker's /metrics (WORKER_METRICS_PORT)", () => {
     expect(sample(m, "llmq_provider_requests_total", { model: "gpt-4", result: "error" })).toBe(1);
     expect(sample(m, "llmq_repairs_total", { model: "gpt-3.5-turbo" })).toBe(1);
     expect(sample(m, "llmq_structured_outputs_total", { model: "gpt-3.5-turbo", repaired: "true" })).toBe(1);
-    // Node's process metrics, under the worker's prefix.
-    expect(sample(m, "llmq_worker_process_cpu_seconds_total")).toBeGreaterThan(0);
-    expect(sample(m, "llmq_worker_process_resident_memory_bytes")).toBeGreaterThan(0);
-    expect(m).toMatch(/^llmq_worker_nodejs_eventloop_lag_p99_seconds /m);
-    // Nothing without the llmq_ prefix.
-    for (const line of m.split("\n").filter((l) => l !== "" && !l.startsWith("#"))) expect(line).toMatch(/^llmq_/);
+    // Node's process metrics under their standard names, labelled service="worker".
+    expect(sample(m, "process_cpu_seconds_total", { service: "worker" })).toBeGreaterThan(0);
+    expect(sample(m, "process_resident_memory_bytes", { service: "worker" })).toBeGreaterThan(0);
+    expect(sample(m, "nodejs_eventloop_lag_p99_seconds", { service: "worker" })).toBeGreaterThanOrEqual(0);
+    expectStandardNames(m, "worker");
 
     expect((await fetch(`${workerUrl}/livez`)).status).toBe(200);
     expect((await fetch(`${workerUrl}/jobs`)).status).toBe(404);
@@ -119,9 +118,9 @@ describe("the API's /metrics", () => {
     expect(sample(m, "llmq_queue_jobs", { queue: "jobs-openai", state: "waiting" })).toBe(0);
     expect(sample(m, "llmq_queue_jobs", { queue: "jobs-openai", state: "completed" })).toBeGreaterThan(0);
     expect(sample(m, "llmq_queue_scrape_ok")).toBe(1);
-    expect(sample(m, "llmq_api_process_cpu_seconds_total")).toBeGreaterThan(0);
-    expect(m).toMatch(/^llmq_api_nodejs_heap_size_used_bytes /m);
-    for (const line of m.split("\n").filter((l) => l !== "" && !l.startsWith("#"))) expect(line).toMatch(/^llmq_/);
+    expect(sample(m, "process_cpu_seconds_total", { service: "api" })).toBeGreaterThan(0);
+    expect(sample(m, "nodejs_heap_size_used_bytes", { service: "api" })).toBeGreaterThan(0);
+    expectStandardNames(m, "api");
 
     // With the worker gone, jobs wait: depth and workers follow on the next scrape.
     expect((await worker.stop("SIGTERM")).code).toBe(0);
@@ -139,18 +138,41 @@ describe("ops/grafana/llmq-dashboard.json", () => {
     const dashboard = JSON.parse(readFileSync(join(ROOT, "ops/grafana/llmq-dashboard.json"), "utf8")) as { panels: { title: string; targets?: { expr: string }[] }[] };
     // The worker has stopped by now: its families were taken from its scrape in the first test.
     expect(workerFamilies.size).toBeGreaterThan(0);
-    const names = new Set([...families(await scrape(apiUrl)), ...workerFamilies]);
+    const apiFamilies = new Set(families(await scrape(apiUrl)));
+    const served: Record<string, Set<string>> = { api: apiFamilies, worker: workerFamilies, any: new Set([...apiFamilies, ...workerFamilies]) };
+    // Each series queried, with the service its selector names (process_* and nodejs_* are served by both).
     const queried = new Set<string>();
-    for (const p of dashboard.panels) for (const t of p.targets ?? []) for (const [n] of t.expr.matchAll(/llmq_[a-z0-9_]+/g)) queried.add(n);
+    for (const p of dashboard.panels) {
+      for (const t of p.targets ?? []) {
+        for (const [, n, service] of t.expr.matchAll(/\b((?:llmq|process|nodejs)_[a-z0-9_]+)(?:\{[^}]*service="(\w+)")?/g)) queried.add(`${n} ${service ?? "any"}`);
+      }
+    }
     expect(queried.size).toBeGreaterThan(20);
-    for (const n of queried) {
-      const base = n.replace(/_(bucket|sum|count)$/, "");
-      expect(names.has(n) || names.has(base), `${n} is served`).toBe(true);
+    expect([...queried].filter((q) => /^(process|nodejs)_/.test(q)).length).toBeGreaterThanOrEqual(6);
+    for (const q of queried) {
+      const [n, service] = q.split(" ") as [string, string];
+      const names = served[service];
+      expect(names, `${q}: a service llmq runs`).toBeDefined();
+      expect(names!.has(n) || names!.has(n.replace(/_(bucket|sum|count)$/, "")), `${n} is served by ${service}`).toBe(true);
     }
   });
 });
 
 const workerFamilies = new Set<string>();
+
+/**
+ * llmq's own series are llmq_*; Node's process metrics keep their standard names (process_*, nodejs_*, which
+ * stock Node.js dashboards query) and carry the service label; none is left under the old llmq_<service>_ prefix.
+ */
+function expectStandardNames(text: string, service: "api" | "worker"): void {
+  const lines = text.split("\n").filter((l) => l !== "" && !l.startsWith("#"));
+  for (const line of lines) {
+    expect(line).toMatch(/^(llmq|process|nodejs)_/);
+    expect(line).not.toMatch(/^llmq_(api|worker)_(process|nodejs)_/);
+    if (/^(process|nodejs)_/.test(line)) expect(line).toContain(`service="${service}"`);
+  }
+  expect(lines.filter((l) => /^(process|nodejs)_/.test(l)).length).toBeGreaterThan(10);
+}
 
 /** Metric family names in a scrape (its # TYPE lines). */
 function families(text: string): string[] {

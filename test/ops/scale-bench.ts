@@ -140,12 +140,12 @@ async function drain(queue: Queue, redis: Redis, keys: Keys, config: Config, cou
   return records;
 }
 
-/** Sum of the workers' llmq_worker_process_cpu_seconds_total, in ms. */
+/** Sum of the workers' process_cpu_seconds_total, in ms. */
 async function workerCpu(ports: number[]): Promise<number> {
   let total = 0;
   for (const port of ports) {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    total += Number(/^llmq_worker_process_cpu_seconds_total (\S+)$/m.exec(text)?.[1] ?? Number.NaN) * 1000;
+    total += Number(/^process_cpu_seconds_total\{service="worker"\} (\S+)$/m.exec(text)?.[1] ?? Number.NaN) * 1000;
   }
   return total;
 }

@@ -17,7 +17,8 @@ const FAST_BUCKETS = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0
 
 export function createPromWorkerMetrics(options: { defaultMetrics?: boolean } = {}): PromWorkerMetrics {
   const registry = new Registry();
-  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: "llmq_worker_" });
+  // Standard process_*/nodejs_* names with service="worker" (the API's carry service="api").
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, labels: { service: "worker" } });
   const registers = [registry];
   const s = (ms: number): number => ms / 1000;
 

@@ -18,7 +18,9 @@ export interface ApiMetrics {
 
 export function createApiMetrics(options: { defaultMetrics?: boolean } = {}): ApiMetrics {
   const registry = new Registry();
-  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: "llmq_api_" });
+  // Node's process metrics under their standard names (process_*, nodejs_*), which stock Node.js dashboards and
+  // alerts query; the service label tells the API's from the workers'. llmq's own series keep llmq_api_.
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, labels: { service: "api" } });
   const registers = [registry];
   return {
     registry,
