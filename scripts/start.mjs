@@ -10,6 +10,8 @@
 //     simulator, then the private Redis. A second Ctrl-C kills everything at once.
 // It imports only @llmq/shared's built config (to read .env and settings exactly as the services will);
 // never service code. Children get the launcher's environment plus what it decided (REDIS_URL, ports).
+// First of all, the Node check: on an old Node it prints one line and exits, before anything that needs Node 22.
+import "./check-node.mjs";
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";
