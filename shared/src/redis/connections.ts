@@ -46,14 +46,23 @@ export async function waitForReady(redis: Redis, timeoutMs = 5000): Promise<void
   });
 }
 
-/** Closes a connection whatever state it is in; never throws. */
-export async function closeQuietly(redis: Redis | undefined): Promise<void> {
+/**
+ * Closes a connection whatever state it is in; never throws, never hangs. A QUIT that gets no reply within
+ * `quitTimeoutMs` (a Redis that stopped answering: a worker connection retries forever) becomes a disconnect.
+ */
+export async function closeQuietly(redis: Redis | undefined, quitTimeoutMs = 2_000): Promise<void> {
   if (redis === undefined) return;
+  if (redis.status !== "ready") return redis.disconnect();
+  let timer: NodeJS.Timeout | undefined;
+  const noReply = new Promise<"no reply">((resolve) => {
+    timer = setTimeout(() => resolve("no reply"), quitTimeoutMs);
+  });
   try {
-    if (redis.status === "ready") await redis.quit();
-    else redis.disconnect();
+    if ((await Promise.race([redis.quit(), noReply])) === "no reply") redis.disconnect();
   } catch {
     redis.disconnect();
+  } finally {
+    clearTimeout(timer);
   }
 }
 
