@@ -1,12 +1,17 @@
 import { ConfigError, createLogger, loadConfig, PROVIDERS, redactRedisUrl, warnUnlessNoeviction } from "@llmq/shared";
 import { startMetricsServer, type MetricsServer } from "./metrics-server.js";
 import { createPromWorkerMetrics } from "./prom-metrics.js";
-import { createWorkerService } from "./worker-service.js";
+import { createWorkerService, FORCE_CLOSE_MS } from "./worker-service.js";
+
+/** After the grace period and the hand-back window, what the last shutdown steps get before the process exits anyway. */
+const EXIT_MARGIN_MS = 5_000;
 
 /**
  * The worker process: config → service → start, and the shutdown wiring. The only place that starts I/O.
  * First SIGTERM/SIGINT: stop taking jobs, finish active ones within WORKER_SHUTDOWN_GRACE_MS, close
- * everything, exit 0. A second signal exits at once.
+ * everything, exit 0. Exit 1 when it could not close cleanly (Redis not answering: the service dropped its
+ * connections and logged the jobs it left), or when shutdown is still running EXIT_MARGIN_MS past the grace
+ * period and the hand-back window. A second signal exits at once.
  */
 async function main(): Promise<void> {
   let config;
@@ -30,9 +35,17 @@ async function main(): Promise<void> {
     }
     stopping = true;
     logger.info({ signal, grace_ms: config.worker.shutdownGraceMs }, "shutting down: no new jobs, finishing active ones");
+    setTimeout(() => {
+      logger.error("shutdown did not finish in time: exiting");
+      process.exit(1);
+    }, config.worker.shutdownGraceMs + FORCE_CLOSE_MS + EXIT_MARGIN_MS).unref();
     service.close().then(
-      async () => {
+      async ({ clean }) => {
         await metricsServer?.close();
+        if (!clean) {
+          logger.error("worker stopped without closing cleanly");
+          process.exit(1);
+        }
         logger.info("worker stopped");
         process.exit(0);
       },

@@ -34,6 +34,11 @@ import { StructuredPlans } from "./structured/structured-plan.js";
  * period the active jobs are aborted through their AbortSignal instead: the runner hands each one back to
  * the queue (moveToDelayed, no attempt spent) and the pending close completes. Every step runs even if
  * one throws; calling close() again returns the same promise.
+ * Invariant: close() never waits for Redis longer than the grace period plus FORCE_CLOSE_MS. Closing and
+ * handing back need Redis, and a worker connection waits for it forever (maxRetriesPerRequest: null, no
+ * command timeout): a Redis that stopped answering would hold the process forever. Past that bound the
+ * connections are dropped and the jobs still held are named in the log; they stay active in Redis until
+ * BullMQ's stalled-job check gives them to another worker (WORKER_LOCK_DURATION_MS after their last lock).
  */
 export interface WorkerServiceDeps {
   config: Config;
@@ -55,7 +60,14 @@ export interface WorkerService {
   readonly redis: Redis;
   /** Resolves once every Worker is connected and taking jobs. */
   start(): Promise<void>;
-  close(): Promise<void>;
+  close(): Promise<CloseReport>;
+}
+
+export interface CloseReport {
+  /** False when the workers did not close within the grace period and the hand-back window: connections were dropped. */
+  clean: boolean;
+  /** The jobs still held then: not handed back, they come back through BullMQ's stalled-job check. */
+  left: string[];
 }
 
 /** How long aborted jobs get to hand themselves back once the grace period is over. */
@@ -84,7 +96,7 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
   commands.on("error", (err: Error) => logger.warn({ err: err.message }, "redis connection error"));
 
   let started: Promise<void> | undefined;
-  let closing: Promise<void> | undefined;
+  let closing: Promise<CloseReport> | undefined;
   const workers = new Map<ProviderName, LlmqWorker>();
   const adapters = new Map<ProviderName, ProviderAdapter>();
   const shared = { config, logger, registry, metrics, keys, guard, plans, redis, commands, isClosing: () => closing !== undefined };
@@ -106,22 +118,41 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
       await feeder?.start();
     })());
 
-  const closeWorkers = async (): Promise<void> => {
+  /** True when the feeder and every Worker closed within the grace period and the hand-back window. */
+  const closeWorkers = async (): Promise<boolean> => {
     const all = [...workers.values()];
-    const done = Promise.allSettled(all.map((w) => w.close()));
-    if (await within(done, config.worker.shutdownGraceMs)) return;
+    // The feeder closes alongside: a feed pass waiting on Redis must not keep the Workers taking jobs.
+    const done = Promise.allSettled([feeder?.close(), ...all.map((w) => w.close())]);
+    if (await within(done, config.worker.shutdownGraceMs)) return true;
     logger.warn({ grace_ms: config.worker.shutdownGraceMs }, "active jobs outlived the shutdown grace period; handing them back to the queue");
     for (const w of all) w.cancelAllJobs(SHUTDOWN_REASON);
-    if (!(await within(done, FORCE_CLOSE_MS))) logger.error("workers did not close after their jobs were aborted; disconnecting");
+    return within(done, FORCE_CLOSE_MS);
   };
 
-  const close = (): Promise<void> =>
+  /** Stops waiting for Redis: every connection dropped, its pending commands failed. Returns the jobs left. */
+  const abandon = (): string[] => {
+    const left = [...workers.values()].flatMap((w) => [...w.held]);
+    logger.error(
+      { job_ids: left, grace_ms: config.worker.shutdownGraceMs, force_close_ms: FORCE_CLOSE_MS },
+      `workers did not close within the grace period and the hand-back window (Redis not answering?): disconnecting; ${left.length} active job(s) left for BullMQ's stalled-job recovery`,
+    );
+    feeder?.disconnect();
+    commands.disconnect();
+    redis.disconnect();
+    // The Workers' own blocking connections; not awaited: a socket to a stopped Redis takes a while to end.
+    for (const w of workers.values()) w.disconnect().catch(() => undefined);
+    return left;
+  };
+
+  const close = (): Promise<CloseReport> =>
     (closing ??= (async () => {
+      let clean = false;
+      let left: string[] = [];
       const steps: Array<[string, () => Promise<unknown>]> = [
-        ["batch feeder", async () => feeder?.close()],
-        ["workers", closeWorkers],
+        ["workers", async () => (clean = await closeWorkers())],
+        ["disconnect", async () => (left = clean ? [] : abandon())],
         ["providers", () => Promise.allSettled([...adapters.values()].map((a) => a.close()))],
-        ["redis", () => Promise.all([closeQuietly(commands), closeQuietly(redis)])],
+        ["redis", async () => clean && Promise.all([closeQuietly(commands), closeQuietly(redis)])],
       ];
       for (const [name, step] of steps) {
         try {
@@ -130,12 +161,26 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
           logger.error({ step: name, err: (err as Error).message }, "shutdown step failed");
         }
       }
+      return { clean, left };
     })());
 
   return { workers, adapters, feeder, redis, start, close };
 }
 
-type LlmqWorker = Worker<LlmqJob["data"], JobReturn, string>;
+/** A Worker that knows which jobs it holds: from BullMQ handing one out until BullMQ has moved it on. */
+class LlmqWorker extends Worker<LlmqJob["data"], JobReturn, string> {
+  readonly held = new Set<string>();
+
+  override async processJob(job: LlmqJob, token: string, fetchNextCallback?: () => boolean): Promise<void | LlmqJob> {
+    const id = String(job.id);
+    this.held.add(id);
+    try {
+      return await super.processJob(job, token, fetchNextCallback);
+    } finally {
+      this.held.delete(id);
+    }
+  }
+}
 
 interface ProviderWorkerDeps extends Omit<RunnerDeps, "adapter" | "redis" | "logger" | "rateLimit" | "capacity"> {
   /** The connection the Worker is given (BullMQ duplicates it for blocking calls). */
@@ -158,7 +203,7 @@ function createProviderWorker(provider: ProviderName, deps: ProviderWorkerDeps):
     rateLimit: (ms) => (worker as LlmqWorker).rateLimit(ms),
     isClosing: deps.isClosing,
   });
-  worker = new Worker<LlmqJob["data"], JobReturn, string>(queue, processor, {
+  worker = new LlmqWorker(queue, processor, {
     connection: redis,
     prefix: config.redis.prefix,
     autorun: false,

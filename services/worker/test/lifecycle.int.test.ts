@@ -162,7 +162,8 @@ describe("graceful close", () => {
     h = await startHarness("closegrace", { sim: { latencyMs: 5_000 }, providers: ["anthropic"], env: { WORKER_SHUTDOWN_GRACE_MS: "200" } });
     const id = await h.enqueue({ type: "unstructured", model: "claude-2", prompt: unique("Say hello") });
     await expect.poll(async () => (await h!.stats()).total, { timeout: 5_000 }).toBe(1);
-    await h.service.close();
+    // Handed back, not left: a clean close (test/ops/shutdown-redis-down.int.test.ts has the other kind).
+    expect(await h.service.close()).toEqual({ clean: true, left: [] });
     // The provider answers after 5 s; the close did not wait for it, and nothing was stored.
     expect(await h.redis.get(h.keys.result(id))).toBeNull();
     const job = await h.queue("anthropic").getJob(id);

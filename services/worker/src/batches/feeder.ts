@@ -363,4 +363,10 @@ export class BatchFeeder {
     })();
     return this.closing;
   }
+
+  /** Drops its connections at once, for a Redis that does not answer: a pass waiting on it fails and close() ends. */
+  disconnect(): void {
+    this.subscriber?.disconnect();
+    this.redis.disconnect();
+  }
 }
