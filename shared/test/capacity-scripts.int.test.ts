@@ -53,6 +53,31 @@ async function redisNow(): Promise<number> {
   return Number(s) * 1000 + Math.floor(Number(us) / 1000);
 }
 
+describe("ACQUIRE with headroom (\"burst:headroom\")", () => {
+  async function acquireWith(burst: string, hold: number, ...dims: Dim[]): Promise<AcquireResult> {
+    return (await CAPACITY_SCRIPTS.acquire.run(redis, [key], [burst, TTL_S, hold, ...dims.flat()])) as AcquireResult;
+  }
+
+  it("keeps the headroom empty: 6,000 a minute with a 1,000 ms burst and 100 ms of headroom holds 90, not 100", async () => {
+    expect(await acquireWith("1000:100", 0, ["tk", 6000, 90])).toEqual([1, 0, "", 0]);
+    const fresh = `${key}-b`;
+    const [ok, wait, short] = (await CAPACITY_SCRIPTS.acquire.run(redis, [fresh], ["1000:100", TTL_S, 0, "tk", 6000, 95])) as AcquireResult;
+    expect([ok, short]).toEqual([0, "tk"]);
+    expectNear(wait, 50);
+  });
+
+  it("lets a call larger than the bucket go when the provider's full bucket would hold it: the headroom's refill later", async () => {
+    // llmq's bucket is full at 90; the provider's (100) needs 100 ms more, and a call of 200 needs it full.
+    const [ok, wait, short] = await acquireWith("1000:100", 0, ["tk", 6000, 200]);
+    expect([ok, short]).toEqual([0, "tk"]);
+    expectNear(wait, 100);
+    const [ok2, wait2, , level] = await acquireWith("1000:100", 500, ["tk", 6000, 200]);
+    expect(ok2).toBe(1);
+    expectNear(wait2, 100);
+    expect(level).toBe(-110);
+  });
+});
+
 describe("ACQUIRE: admitting a call against the buckets", () => {
   it("admits a call while the bucket holds enough, then refuses the next with the exact wait for a refill", async () => {
     // 60 a minute with one second of burst: the bucket holds 1 request and refills 1 a second.

@@ -19,13 +19,14 @@ import { classifyFailure } from "./providers/classify.js";
  *   BEFORE this function returns or throws, and a stored job is never retried (UnrecoverableError);
  * - exactly one log line and one metrics event per attempt's outcome (job-run.ts `report`);
  * - waiting for capacity or for a provider's 429 never spends an attempt nor holds a slot: the job goes back
- *   to the queue (short waits pause the provider's queue for every worker, keeping its order; longer ones
- *   delay only this job, so the provider's other models go on), and only RATE_LIMIT_MAX_WAIT_S of 429s fail it.
+ *   to the queue (pacing pauses the provider's queue for every worker and keeps the job's place; a model
+ *   blocked by a 429 for longer delays only its jobs, so the provider's other models go on), and only
+ *   RATE_LIMIT_MAX_WAIT_S in which its model answered nothing but 429s fails it.
  */
 export const SHUTDOWN_REASON = "llmq:worker-shutdown";
 /** The queue's pause when a 429 carries no retry-after. */
 export const DEFAULT_RATE_LIMIT_WAIT_MS = DEFAULT_BLOCK_MS;
-/** Waits up to this long pause the whole provider queue; longer ones delay the one job. */
+/** The longest single pause of a provider's queue; a model blocked longer by a 429 delays its jobs instead. */
 export const QUEUE_PAUSE_MAX_MS = 1_000;
 
 export type { JobReturn, LlmqJob, RunnerDeps } from "./job-run.js";
@@ -49,7 +50,7 @@ export function createJobProcessor(deps: RunnerDeps): (job: LlmqJob, token?: str
       if (signal?.aborted === true && signal.reason === SHUTDOWN_REASON) {
         return handBack(run, deps.config.jobs.backoffMs, "job handed back at shutdown");
       }
-      if (err instanceof CapacityWaitError) return waitAgain(run, err.waitMs, "capacity_wait", `waiting for ${err.limit} capacity`, { limit: err.limit, wait_ms: err.waitMs });
+      if (err instanceof CapacityWaitError) return waitAgain(run, err.waitMs, "capacity_wait", `waiting for ${err.limit} capacity`, { limit: err.limit, wait_ms: err.waitMs }, undefined, err.limit === "backoff");
       return fail(run, err);
     }
   };
@@ -104,7 +105,7 @@ async function fail(run: JobRun, err: unknown): Promise<never> {
     const waitedS = (Date.now() - streakSince) / 1000;
     if (waitedS < config.worker.rateLimitMaxWaitS) {
       const waitMs = Math.min(failure.waitMs ?? DEFAULT_RATE_LIMIT_WAIT_MS, config.worker.maxRateLimitWaitMs);
-      return waitAgain(run, waitMs, "rate_limited", `provider rate limit: ${deps.adapter.name} ${run.payload.model} waits`, { wait_ms: waitMs, rate_limited: hits }, error.code);
+      return waitAgain(run, waitMs, "rate_limited", `provider rate limit: ${deps.adapter.name} ${run.payload.model} waits`, { wait_ms: waitMs, rate_limited: hits }, error.code, true);
     }
     error = { ...error, message: `${deps.adapter.name} answered ${run.payload.model} nothing but 429 for ${Math.round(waitedS)} s (${hits} times): ${error.message}`, details: { ...error.details, rate_limited: hits, waited_s: Math.round(waitedS) } };
   } else if (failure.kind === "retry" && run.attempt < run.maxAttempts) {
@@ -118,18 +119,32 @@ async function fail(run: JobRun, err: unknown): Promise<never> {
 }
 
 /**
- * Back to the queue without spending an attempt, for `waitMs`. Up to QUEUE_PAUSE_MAX_MS the provider's queue
- * pauses for every worker (BullMQ's manual rate limit: the job goes back to the head of its queue, order
- * kept); past that only this job is delayed, so the provider's other models are not held up by this one.
+ * Back to the queue without spending an attempt, for `waitMs`. Pacing waits pause the provider's queue for
+ * every worker (BullMQ's manual rate limit), at most QUEUE_PAUSE_MAX_MS at a time: the job goes back to the
+ * head of its priority and keeps its place (a delayed job would come back behind everything queued since,
+ * and could be overtaken again and again). A model blocked by a provider's 429 (`blocked`) for longer than
+ * that delays only this job instead, so the provider's other models are not held up by this one.
  */
-async function waitAgain(run: JobRun, waitMs: number, outcome: "capacity_wait" | "rate_limited", message: string, fields: Record<string, unknown>, code?: ErrorCode): Promise<never> {
+async function waitAgain(run: JobRun, waitMs: number, outcome: "capacity_wait" | "rate_limited", message: string, fields: Record<string, unknown>, code: ErrorCode | undefined, blocked: boolean): Promise<never> {
   report(run, outcome, message, fields, code);
-  if (waitMs > QUEUE_PAUSE_MAX_MS && run.token !== undefined) {
+  if (blocked && waitMs > QUEUE_PAUSE_MAX_MS && run.token !== undefined) {
     await run.job.moveToDelayed(Date.now() + waitMs, run.token);
     throw new DelayedError();
   }
-  if (waitMs > 0) await run.deps.rateLimit(waitMs);
-  throw Worker.RateLimitError();
+  if (waitMs > 0) await run.deps.rateLimit(Math.min(waitMs, QUEUE_PAUSE_MAX_MS));
+  const priority = run.job.opts.priority ?? 0;
+  if (priority === 0 || run.token === undefined) throw Worker.RateLimitError();
+  // BullMQ puts a job it moves back ahead of its priority with one score for all: Redis then orders those by
+  // job id, so jobs put back again and again would always go to the same batches first. This keeps them in
+  // the order they were added to the queue instead (still ahead of anything added since).
+  await run.job.moveToWait(run.token);
+  await run.deps.redis.zadd(run.job.queueQualifiedName + ":prioritized", "XX", keepPlaceScore(priority, run.job.timestamp), run.id);
+  throw new DelayedError();
+}
+
+/** Ahead of every job of this priority added since (BullMQ scores those priority × 2^32 + a counter), oldest first. */
+export function keepPlaceScore(priority: number, addedAt: number): number {
+  return priority * 2 ** 32 - 2 ** 31 + (addedAt % 2 ** 31);
 }
 
 /** Back to the queue without spending an attempt. */

@@ -67,6 +67,28 @@ describe("capacity buckets against a provider that enforces its limits", () => {
     expect(Number(bucket["tk:lim"])).toBe(60_000);
   });
 
+  it("a worker's first call of a model follows the limits other workers learned, before its provider says anything", async () => {
+    // No SIM_LIMITS and nothing configured: only what is in Redis, as another worker would have left it.
+    h = await startHarness("cap-probe", { start: false });
+    const key = capacityKey(h.keys, "openai", "gpt-4");
+    await h.redis.hset(key, { "rq:lim": "60", "rq:lvl": "0", "rq:ts": String(Date.now()) });
+    await h.service.start();
+    const [record] = await runJobs(h, "gpt-4", 1, 20);
+    expect(record?.status).toBe("completed");
+    // The bucket was empty (60 a minute, nothing left): the job was turned away or reserved a later turn.
+    const bucket = await h.redis.hgetall(key);
+    expect(Number(bucket.admitted)).toBe(1);
+    expect(Number(bucket.refused ?? 0) + (h.logs.some((l) => l.outcome === "capacity_wait") ? 1 : 0)).toBeGreaterThanOrEqual(1);
+  });
+
+  it("a model with no limit anywhere costs one look per worker and leaves no bucket behind", async () => {
+    h = await startHarness("cap-none");
+    await runJobs(h, "gpt-4o-mini", 3, 20);
+    const bucket = await h.redis.hgetall(capacityKey(h.keys, "openai", "gpt-4o-mini"));
+    expect(bucket.admitted).toBeUndefined();
+    expect(Object.keys(bucket).filter((f) => f.includes(":"))).toEqual([]);
+  });
+
   it("two worker processes share one budget: together they stay under the limit", async () => {
     const env = { OPENAI_RPM: "600", OPENAI_TPM: "60000", WORKER_CONCURRENCY: "16" };
     h = await startHarness("cap-two", { sim: { limits: OPENAI_LIMITS }, env });

@@ -12,7 +12,11 @@ import { RedisScript } from "../batches/batch-scripts.js";
  *   negative by what is promised), it goes exactly when its wait ends, and the next request queues behind
  *   it, so steady pacing costs one script per call and never a refusal. A 429's backoff is never reserved
  *   through;
- * - a request larger than a bucket's capacity goes when that bucket is full, and leaves it negative;
+ * - a bucket holds its burst less a headroom of refill (bucketHeadroomMs): llmq charges a call at admission, the provider when
+ *   it arrives, a little later, and while both buckets are full that lag is refill the provider throws away
+ *   and llmq would keep; the headroom keeps llmq's bucket behind the provider's;
+ * - a request larger than that goes when the provider's bucket would hold it (full at the most), and leaves
+ *   llmq's negative;
  * - the effective limit of a bucket is the lower of the configured one and the one learned from the
  *   provider's headers; a bucket with neither is not limited;
  * - SETTLE only ever corrects: it charges or refunds the difference between what was charged and what the
@@ -27,7 +31,9 @@ import { RedisScript } from "../batches/batch-scripts.js";
 const COMMON = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local burst = tonumber(ARGV[1])
+-- ARGV[1]: the burst in ms, optionally "burst:headroom" (headroom 0 when absent).
+local burst, HEADROOM_MS = string.match(ARGV[1], '^(%d+):(%d+)$')
+if burst then burst, HEADROOM_MS = tonumber(burst), tonumber(HEADROOM_MS) else burst, HEADROOM_MS = tonumber(ARGV[1]), 0 end
 local function limit_of(dim, conf)
   local learned = tonumber(redis.call('HGET', KEYS[1], dim .. ':lim') or '0')
   local lim = tonumber(conf)
@@ -35,7 +41,7 @@ local function limit_of(dim, conf)
   return lim
 end
 local function level_of(dim, lim)
-  local cap = math.max(lim * burst / 60000, 1)
+  local cap = math.max(lim * (burst - HEADROOM_MS) / 60000, 1)
   local rate = lim / 60000
   local lvl = tonumber(redis.call('HGET', KEYS[1], dim .. ':lvl') or '')
   local ts = tonumber(redis.call('HGET', KEYS[1], dim .. ':ts') or '')
@@ -53,17 +59,23 @@ end
 export const ACQUIRE_CAPACITY_LUA = `${COMMON}
 local wait, short = 0, ''
 local hold = tonumber(ARGV[3])
+local limited = false
 local dims = {}
 for i = 4, #ARGV, 3 do
   local dim, cost = ARGV[i], tonumber(ARGV[i + 2])
   local lim = limit_of(dim, ARGV[i + 1])
   if lim > 0 then
+    limited = true
     local lvl, cap, rate = level_of(dim, lim)
-    local need = math.min(cost, cap)
-    if lvl < need then
-      local w = math.ceil((need - lvl) / rate)
-      if w > wait then wait, short = w, dim end
+    local w = 0
+    if cost <= cap then
+      if lvl < cost then w = (cost - lvl) / rate end
+    else
+      -- Oversized: llmq's bucket full, then the time the provider's takes to hold it (or to be full).
+      w = math.max(0, cap - lvl) / rate + (math.min(cost, math.max(lim * burst / 60000, 1)) - cap) / rate
     end
+    w = math.ceil(w)
+    if w > wait then wait, short = w, dim end
     dims[#dims + 1] = {dim, lvl, cost}
   else
     dims[#dims + 1] = {dim, nil, cost}
@@ -87,8 +99,11 @@ for _, d in ipairs(dims) do
     out[#out + 1] = math.floor(left)
   end
 end
-redis.call('HINCRBY', KEYS[1], refused and 'refused' or 'admitted', 1)
-redis.call('EXPIRE', KEYS[1], ARGV[2])
+-- A model with no limit and no backoff leaves no trace: a worker's first look at it writes nothing.
+if refused or limited then
+  redis.call('HINCRBY', KEYS[1], refused and 'refused' or 'admitted', 1)
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
 return out
 `;
 

@@ -24,17 +24,17 @@ export interface ModelCapacityView {
 
 /**
  * A model's capacity hash (capacity-scripts.ts) read back for display, refilled to `now`, with the scripts'
- * bucket size (`burstMs`, capacity-limits.ts `bucketBurstMs`). Read-only: the
+ * bucket size (`burstMs` less `headroomMs`, capacity-limits.ts). Read-only: the
  * scripts own every write. Returns undefined when the model has no limit at all and no history.
  */
-export function viewCapacity(model: string, dims: readonly CapacityDim[], configured: RateLimits, hash: Record<string, string>, now: number, burstMs: number): ModelCapacityView | undefined {
+export function viewCapacity(model: string, dims: readonly CapacityDim[], configured: RateLimits, hash: Record<string, string>, now: number, burstMs: number, headroomMs = 0): ModelCapacityView | undefined {
   const buckets: BucketView[] = [];
   for (const dim of dims) {
     const conf = configured[DIM_LIMIT_FIELD[dim]] ?? 0;
     const learned = Number(hash[`${dim}:lim`] ?? 0);
     const perMinute = learned > 0 && (conf <= 0 || learned < conf) ? learned : conf;
     if (perMinute <= 0) continue;
-    const capacity = Math.max((perMinute * burstMs) / 60_000, 1);
+    const capacity = Math.max((perMinute * (burstMs - headroomMs)) / 60_000, 1);
     const lvl = Number(hash[`${dim}:lvl`]);
     const ts = Number(hash[`${dim}:ts`]);
     const level = Number.isFinite(lvl) && Number.isFinite(ts) ? Math.min(capacity, lvl + (Math.max(0, now - ts) * perMinute) / 60_000) : capacity;

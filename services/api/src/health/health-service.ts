@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { bucketBurstMs, capacityKey, configuredLimits, createKeys, PROVIDER_DIMS, PROVIDERS, QUEUE_NAMES, viewCapacity, type Config, type ModelCapacityView, type ModelRegistry, type ProviderName } from "@llmq/shared";
+import { bucketBurstMs, bucketHeadroomMs, capacityKey, configuredLimits, createKeys, PROVIDER_DIMS, PROVIDERS, QUEUE_NAMES, viewCapacity, type Config, type ModelCapacityView, type ModelRegistry, type ProviderName } from "@llmq/shared";
 import type { JobQueues } from "../jobs/job-queues.js";
 
 export interface QueueHealth {
@@ -76,9 +76,10 @@ export class HealthService {
     const out = Object.fromEntries(PROVIDERS.map((p) => [p, { models: [] as ModelCapacityView[] }])) as Record<ProviderName, { models: ModelCapacityView[] }>;
     const now = Date.now();
     const burstMs = bucketBurstMs(this.config.worker.capacityBurstS);
+    const headroomMs = bucketHeadroomMs(burstMs);
     models.forEach((m, i) => {
       const hash = (res[i]?.[1] ?? {}) as Record<string, string>;
-      const view = viewCapacity(m.id, PROVIDER_DIMS[m.provider], configuredLimits(this.config, m), hash, now, burstMs);
+      const view = viewCapacity(m.id, PROVIDER_DIMS[m.provider], configuredLimits(this.config, m), hash, now, burstMs, headroomMs);
       if (view !== undefined) out[m.provider].models.push(view);
     });
     return out;

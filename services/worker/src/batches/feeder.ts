@@ -57,9 +57,6 @@ export const FEED_CHUNK = 500;
 const FRESH_PRIORITY = BATCH_JOB_PRIORITY - 1;
 /** An owner not fed for this long counts as newly arrived again. */
 const FRESH_MS = 30_000;
-/** Seconds of the queue's drain rate the feeder keeps queued (lowWater). */
-const FEED_AHEAD_S = 0.5;
-const MIN_LOW_WATER = 10;
 /** The oldest batches a pass looks at to share between their owners. */
 const FAIR_SCAN = 200;
 
@@ -85,8 +82,6 @@ export class BatchFeeder {
   private readonly owners = new Map<string, string>();
   /** Per provider: the owners this feeder fed lately, and when. */
   private readonly recent = new Map<ProviderName, Map<string, number>>();
-  /** Per provider: the queue depth after the last pass, when, and the drain rate measured (items/s). */
-  private readonly flow = new Map<ProviderName, { at: number; depth: number; rate: number | undefined }>();
   private readonly again = new Set<ProviderName>();
   private subscriber: Redis | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -110,34 +105,10 @@ export class BatchFeeder {
     }
   }
 
-  /**
-   * Feed while fewer than this many jobs wait in the provider's queue: BATCH_FEED_LOW_WATER when set, else
-   * about FEED_AHEAD_S of the rate the queue drains at, within [MIN_LOW_WATER, max(100, 2 × concurrency)].
-   * A provider paced by its rate limits drains slowly, and whatever is queued ahead is what a newly arrived
-   * key's batch waits behind, so a shallow queue keeps fairness quick; a fast one still gets the full depth.
-   */
+  /** Feed while fewer than this many jobs wait in the provider's queue. */
   lowWater(provider: ProviderName): number {
     const { batch, providers } = this.opts.config;
-    if (batch.feedLowWater > 0) return batch.feedLowWater;
-    const full = Math.max(100, 2 * providers[provider].concurrency);
-    const rate = this.flow.get(provider)?.rate;
-    return rate === undefined ? full : Math.min(full, Math.max(MIN_LOW_WATER, Math.ceil(rate * FEED_AHEAD_S)));
-  }
-
-  /** Measures how fast the provider's queue drains, from its depth now and after the last pass. */
-  private observe(provider: ProviderName, depth: number): void {
-    const now = performance.now();
-    const last = this.flow.get(provider);
-    if (last === undefined || depth === 0) {
-      // A queue found empty was starved, not slow: measure again from here, at full depth.
-      this.flow.set(provider, { at: now, depth, rate: undefined });
-      return;
-    }
-    const dt = (now - last.at) / 1000;
-    if (dt < 0.05) return;
-    const drained = Math.max(0, last.depth - depth);
-    const inst = drained / dt;
-    this.flow.set(provider, { at: now, depth, rate: last.rate === undefined ? inst : 0.7 * last.rate + 0.3 * inst });
+    return batch.feedLowWater > 0 ? batch.feedLowWater : Math.max(100, 2 * providers[provider].concurrency);
   }
 
   async start(): Promise<void> {
@@ -205,7 +176,6 @@ export class BatchFeeder {
     // Delayed jobs count too: a model waiting out a 429 must not pull the rest of its batches into BullMQ.
     const counts = await queue.getJobCounts("wait", "prioritized", "delayed");
     let depth = (counts.wait ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
-    this.observe(provider, depth);
     const low = this.lowWater(provider);
     const batchIds = await redis.zrange(active, "0", String(FAIR_SCAN - 1));
     const owners = await this.ownersOf(batchIds);
@@ -243,19 +213,16 @@ export class BatchFeeder {
     } finally {
       await BATCH_SCRIPTS.releaseLock.run(redis, [lock], [token]).catch(() => undefined);
     }
-    if (fed > 0) {
-      const flow = this.flow.get(provider);
-      if (flow !== undefined) flow.depth = depth;
-      this.opts.logger.debug({ provider, fed, depth }, "batch items fed");
-    }
+    if (fed > 0) this.opts.logger.debug({ provider, fed, depth }, "batch items fed");
     return fed;
   }
 
   /**
    * Up to `room` items, split equally between the owners (API keys) with batches pending for this provider,
    * each from its owner's oldest batch with items. A fresh owner (freshOwners) gets, even when the queue has
-   * no room, its share of the `backlog` already queued: fed ahead of it, its items then take about the turns
-   * they would have had, had they arrived with it. Batches found empty leave the provider's active set.
+   * no room, as many items as each other owner has in the `backlog` already queued, fed ahead of it: a small
+   * batch arriving behind a large one is done in about the time its own items take. Batches found empty leave
+   * the provider's active set.
    */
   private async fairChunks(provider: ProviderName, batchIds: readonly string[], owners: readonly string[], room: number, fresh: ReadonlySet<string>, backlog: number): Promise<FeedChunk[]> {
     const { keys } = this.opts;
@@ -268,7 +235,8 @@ export class BatchFeeder {
     });
     const chunks: FeedChunk[] = [];
     const share = Math.ceil(room / Math.max(1, byOwner.size));
-    const freshShare = Math.min(FEED_CHUNK, Math.max(share, Math.ceil(backlog / Math.max(1, byOwner.size))));
+    // The backlog is the other owners': a fresh one gets as many items ahead of it as each of them has queued.
+    const freshShare = Math.min(FEED_CHUNK, Math.max(share, Math.ceil(backlog / Math.max(1, byOwner.size - fresh.size))));
     for (const [owner, ownerBatches] of byOwner) {
       const n = fresh.has(owner) ? freshShare : share;
       if (n <= 0) continue;

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import {
-  bucketBurstMs,
+  bucketBurstArg,
   CAPACITY_SCRIPTS,
   CAPACITY_TTL_S,
   DIM_LABEL,
@@ -15,6 +15,7 @@ import {
   type Logger,
   type ModelInfo,
   type ProviderName,
+  type RateLimits,
 } from "@llmq/shared";
 import type { WorkerMetrics } from "../metrics.js";
 import type { ProviderRequest, ProviderResponse } from "../providers/types.js";
@@ -26,10 +27,11 @@ import type { RateLimitInfo } from "./rate-limit-headers.js";
  * - every provider call of a gated model is admitted by ACQUIRE first, charged with what the provider will
  *   count (prompt estimate + max_tokens for OpenAI and Groq; input, and output as max_tokens, for Anthropic),
  *   and settled afterwards with what the provider really counted (usage) and what its headers say remains;
- * - a model is gated when limits are configured for it, or once this process has seen its provider send
- *   rate-limit headers or a 429 for it. Until then no Redis command is spent on it: the bundled simulator
- *   without limits costs nothing, and a real provider (which always sends headers) is gated from its
- *   first answer on;
+ * - a model is gated when limits are configured for it, when its buckets in Redis hold limits another worker
+ *   learned (looked at on this process's first call of the model), or once this process has seen its
+ *   provider send rate-limit headers or a 429 for it. Otherwise no Redis command is spent on it: the bundled
+ *   simulator without limits costs one script per model per process, and a real provider (which always
+ *   sends headers) is gated from its first answer on;
  * - the prompt estimate is chars/4 plus framing, as providers estimate for rate limits, scaled by this
  *   model's observed ratio of counted to estimated prompt tokens.
  */
@@ -75,18 +77,33 @@ const RATIO_MIN = 0.25;
 const RATIO_MAX = 4;
 
 export class CapacityGate {
+  /** Models this process knows to be limited (configured, learned, or the provider said so). */
   private readonly seen = new Set<string>();
+  /** Models whose buckets this process has looked at once and found without any limit. */
+  private readonly unlimited = new Set<string>();
+  private readonly configured = new Map<string, RateLimits>();
   private readonly ratios = new Map<string, number>();
   private readonly dims: readonly CapacityDim[];
-  private readonly burstMs: number;
+  private readonly burstArg: string;
 
   constructor(private readonly deps: CapacityGateDeps) {
     this.dims = PROVIDER_DIMS[deps.provider];
-    this.burstMs = bucketBurstMs(deps.config.worker.capacityBurstS);
+    this.burstArg = bucketBurstArg(deps.config.worker.capacityBurstS);
   }
 
   isGated(model: ModelInfo): boolean {
-    return this.seen.has(model.id) || hasConfiguredLimits(configuredLimits(this.deps.config, model));
+    return this.seen.has(model.id) || !this.unlimited.has(model.id);
+  }
+
+  /** The model's configured limits, worked out once. */
+  private limitsOf(model: ModelInfo): RateLimits {
+    let limits = this.configured.get(model.id);
+    if (limits === undefined) {
+      limits = configuredLimits(this.deps.config, model);
+      this.configured.set(model.id, limits);
+      if (hasConfiguredLimits(limits)) this.seen.add(model.id);
+    }
+    return limits;
   }
 
   async acquire(model: ModelInfo, req: ProviderRequest): Promise<Admission> {
@@ -94,12 +111,15 @@ export class CapacityGate {
     const rawPrompt = rawPromptTokens(req);
     const promptEstimate = Math.ceil(rawPrompt * (this.ratios.get(model.id) ?? 1));
     const charged = this.costs(promptEstimate, req.maxTokens);
-    const limits = configuredLimits(this.deps.config, model);
-    const args: (string | number)[] = [this.burstMs, CAPACITY_TTL_S, this.deps.config.worker.capacityHoldMs];
+    const limits = this.limitsOf(model);
+    const args: (string | number)[] = [this.burstArg, CAPACITY_TTL_S, this.deps.config.worker.capacityHoldMs];
     for (const dim of this.dims) args.push(dim, limits[DIM_LIMIT_FIELD[dim]] ?? 0, charged[dim] ?? 0);
     const res = (await CAPACITY_SCRIPTS.acquire.run(this.deps.redis, [this.key(model)], args)) as [number, number, string, ...(number | string)[]];
     const [ok, waitMs, short] = res;
     const remaining = this.remainingByLabel(res.slice(3));
+    // No limit in any bucket and no backoff: until the provider says otherwise, this process skips the script.
+    if (ok === 1 && Object.keys(remaining).length === 0 && !this.seen.has(model.id)) this.unlimited.add(model.id);
+    else if (Object.keys(remaining).length > 0) this.seen.add(model.id);
     const { provider } = this.deps;
     if (ok !== 1) {
       const backoff = short === "backoff";
@@ -158,8 +178,8 @@ export class CapacityGate {
   }
 
   private async settle(model: ModelInfo, deltas: Partial<Record<CapacityDim, number>>, info: RateLimitInfo | undefined, elapsedMs: number, blockMs: number, rateLimited: boolean): Promise<void> {
-    const limits = configuredLimits(this.deps.config, model);
-    const args: (string | number)[] = [this.burstMs, CAPACITY_TTL_S, Math.round(blockMs), rateLimited ? 1 : 0];
+    const limits = this.limitsOf(model);
+    const args: (string | number)[] = [this.burstArg, CAPACITY_TTL_S, Math.round(blockMs), rateLimited ? 1 : 0];
     for (const dim of this.dims) {
       const b = info?.dims[dim];
       // What remained when the provider admitted the call, refilled over the time the answer took.
