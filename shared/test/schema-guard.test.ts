@@ -79,12 +79,12 @@ describe("schema guard", () => {
   it("keeps compiled validators in a bounded cache and compiles each schema once", () => {
     const guard = new SchemaGuard({ maxBytes: 65536, maxDepth: 32, maxNodes: 5000, cacheSize: 3, compileBudgetMs: 1000 });
     const schemas = Array.from({ length: 10 }, (_, i) => ({ type: "object", properties: { [`f${i}`]: { type: "integer" } }, required: [`f${i}`] }));
-    for (const s of schemas) guard.validate(s, { [Object.keys(s.properties)[0]!]: 1 });
+    for (const s of schemas) guard.validator(s)({ [Object.keys(s.properties)[0]!]: 1 });
     expect(guard.cacheSize).toBe(3);
     expect(guard.compiles).toBe(10);
-    guard.validate(schemas[9]!, { f9: 1 });
+    guard.validator(schemas[9]!)({ f9: 1 });
     expect(guard.compiles).toBe(10);
-    guard.validate(schemas[0]!, { f0: 1 });
+    guard.validator(schemas[0]!)({ f0: 1 });
     expect(guard.compiles).toBe(11);
   });
 
@@ -92,10 +92,10 @@ describe("schema guard", () => {
     const guard = new SchemaGuard({ maxBytes: 65536, maxDepth: 32, maxNodes: 5000, cacheSize: 3, compileBudgetMs: 1000 });
     // ajv's own cache is private; it is the memory that would grow with every distinct client schema.
     const ajvCache = (guard as unknown as { draft2020: { _cache: Map<unknown, unknown> } }).draft2020._cache;
-    guard.validate({ type: "object" }, {});
+    guard.validator({ type: "object" })({});
     const baseline = ajvCache.size;
     for (let i = 0; i < 50; i++) {
-      guard.validate({ type: "object", properties: { [`f${i}`]: { type: "integer" } } }, {});
+      guard.validator({ type: "object", properties: { [`f${i}`]: { type: "integer" } } })({});
       // passes the guard's checks (a plain-name anchor is resolved by ajv) but cannot be compiled
       expect(() => guard.validator({ type: "object", properties: { [`g${i}`]: { $ref: "#nowhere" } } })).toThrow(/could not be compiled/);
     }

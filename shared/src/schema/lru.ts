@@ -30,6 +30,11 @@ export class Lru<K, V> {
     }
   }
 
+  /** Removes an entry without calling `onEvict`: the caller took it over. */
+  delete(key: K): void {
+    this.map.delete(key);
+  }
+
   clear(): void {
     for (const [k, v] of this.map) this.onEvict?.(k, v);
     this.map.clear();

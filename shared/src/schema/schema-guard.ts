@@ -3,6 +3,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import { AppError } from "../errors/app-error.js";
 import { hashJson } from "./canonical.js";
+import { interpret, NotInterpretable, type Interpreted } from "./interpreter.js";
 import { Lru } from "./lru.js";
 
 /**
@@ -13,7 +14,10 @@ import { Lru } from "./lru.js";
  *   would otherwise collide in ajv's registry);
  * - regexes that can backtrack catastrophically are refused before ajv builds them;
  * - compiled validators live in a bounded LRU keyed by the schema's content hash, and each eviction also
- *   removes the schema from ajv's own cache (ajv keeps every schema it compiles otherwise).
+ *   removes the schema from ajv's own cache (ajv keeps every schema it compiles otherwise);
+ * - a schema seen for the first time is not compiled: compiling costs ~1 ms and most structured calls carry a
+ *   new schema. It is interpreted (interpreter.ts, same verdicts and issues as ajv) until it has been seen
+ *   COMPILE_AFTER_SIGHTINGS times; schemas the interpreter does not cover are compiled at once, as before.
  */
 export interface SchemaLimits {
   maxBytes: number;
@@ -40,6 +44,9 @@ export interface OutputValidation {
   errors: SchemaIssue[];
 }
 
+/** What the repair prompt and the 422 carry: no issues means valid. */
+export type OutputCheck = (output: unknown) => SchemaIssue[];
+
 type Compiled = { validate: ValidateFunction; source: object | boolean; ajv: Ajv };
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -55,6 +62,9 @@ function makeAjv(draft2020: boolean): Ajv {
   return ajv as Ajv;
 }
 
+/** A schema seen this many times is worth compiling (~1 ms once, then ~0.2 µs a value against ~50 µs interpreted). */
+export const COMPILE_AFTER_SIGHTINGS = 3;
+
 /** Larger schemas are checked every time rather than kept as cache keys. */
 const CHECKED_CACHE_MAX_BYTES = 8 * 1024;
 
@@ -64,11 +74,15 @@ export class SchemaGuard {
   private readonly cache: Lru<string, Compiled>;
   /** Schema JSON text that passed check() -> its canonical hash. */
   private readonly checked: Lru<string, string>;
+  /** Content hash -> the interpreted check and how many times the schema was asked for. */
+  private readonly interpreted: Lru<string, { check: OutputCheck; sightings: number }>;
   compiles = 0;
+  interpretations = 0;
 
   constructor(readonly limits: SchemaLimits = DEFAULT_SCHEMA_LIMITS) {
     this.cache = new Lru(limits.cacheSize, (_hash, c) => c.ajv.removeSchema(c.source));
     this.checked = new Lru(limits.cacheSize);
+    this.interpreted = new Lru(limits.cacheSize);
   }
 
   get cacheSize(): number {
@@ -134,11 +148,51 @@ export class SchemaGuard {
     return validate;
   }
 
+  /**
+   * The check of outputs against a schema: the compiled validator when there is one, else the interpreter
+   * for a schema seen fewer than COMPILE_AFTER_SIGHTINGS times. Throws INVALID_SCHEMA like check().
+   */
+  outputCheck(schema: Record<string, unknown> | boolean, hash?: string): OutputCheck {
+    const key = hash ?? hashJson(schema);
+    const hit = this.cache.get(key);
+    if (hit !== undefined) return compiledCheck(hit.validate);
+    const seen = this.interpreted.get(key);
+    if (seen !== undefined) {
+      if (++seen.sightings < COMPILE_AFTER_SIGHTINGS) return seen.check;
+      try {
+        const compiled = compiledCheck(this.validator(schema, key));
+        this.interpreted.delete(key);
+        return compiled;
+      } catch {
+        return seen.check; // over the compile budget: the interpreter's verdicts are the same
+      }
+    }
+    const checked = this.check(schema);
+    const source = stripIds(checked.schema);
+    const interpreted = interpret(source, typeof source === "object" && this.ajvFor(checked.schema as Record<string, unknown>) === this.draft07 ? "07" : "2020");
+    if (interpreted === undefined) return compiledCheck(this.validator(schema, key));
+    this.interpretations++;
+    const check = this.withFallback(interpreted, schema, key);
+    this.interpreted.set(key, { check, sightings: 1 });
+    return check;
+  }
+
   /** Validates a model's output against a schema; the errors are what the repair prompt and 422 carry. */
   validate(schema: Record<string, unknown> | boolean, output: unknown, hash?: string): OutputValidation {
-    const validate = this.validator(schema, hash);
-    if (validate(output) === true) return { valid: true, errors: [] };
-    return { valid: false, errors: toIssues(validate.errors ?? []) };
+    const errors = this.outputCheck(schema, hash)(output);
+    return { valid: errors.length === 0, errors };
+  }
+
+  /** A value the interpreter cannot finish (a $ref loop that consumes nothing) goes to ajv, as before. */
+  private withFallback(interpreted: Interpreted, schema: Record<string, unknown> | boolean, key: string): OutputCheck {
+    return (output) => {
+      try {
+        return interpreted(output);
+      } catch (err) {
+        if (!(err instanceof NotInterpretable)) throw err;
+        return compiledCheck(this.validator(schema, key))(output);
+      }
+    };
   }
 
   private ajvFor(schema: Record<string, unknown>): Ajv {
@@ -233,6 +287,10 @@ function mapValues(v: unknown): unknown {
 
 function escapePointer(k: string): string {
   return k.replace(/~/g, "~0").replace(/\//g, "~1");
+}
+
+function compiledCheck(validate: ValidateFunction): OutputCheck {
+  return (output) => (validate(output) === true ? [] : toIssues(validate.errors ?? []));
 }
 
 export function toIssues(errors: ErrorObject[]): SchemaIssue[] {

@@ -1,4 +1,4 @@
-import { AppError, toIssues, type ChatMessage, type SchemaIssue, type Usage } from "@llmq/shared";
+import { AppError, type ChatMessage, type SchemaIssue, type Usage } from "@llmq/shared";
 import { fitContext } from "../context/fit-context.js";
 import { fromObjectRoot } from "../structured/object-root.js";
 import { parseJsonOutput } from "../structured/parse-output.js";
@@ -21,8 +21,9 @@ export const processStructured: Processor<"structured"> = async (ctx) => {
   const { payload, model, guard, config } = ctx;
   let validateMs = 0;
   const t0 = performance.now();
-  // Compiling first: a schema ajv refuses fails the job before any provider call.
-  const validate = guard.validator(payload.schema, payload.schema_hash);
+  // Checking first: a schema the guard refuses fails the job before any provider call. A schema seen for the
+  // first time is interpreted, not compiled (schema-guard.ts).
+  const validate = guard.outputCheck(payload.schema, payload.schema_hash);
   validateMs += performance.now() - t0;
 
   const plan = ctx.plans.get(model.structured, payload.schema, payload.schema_hash);
@@ -47,7 +48,7 @@ export const processStructured: Processor<"structured"> = async (ctx) => {
     providerMs += ms;
 
     const t1 = performance.now();
-    const checked = check(res.content, plan, payload.schema, (v) => (validate(v) === true ? [] : toIssues(validate.errors ?? [])));
+    const checked = check(res.content, plan, payload.schema, validate);
     validateMs += performance.now() - t1;
     if (checked.ok) {
       ctx.metrics.repairs({ provider: ctx.adapter.name, model: model.id, count: repairs });
