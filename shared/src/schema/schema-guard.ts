@@ -94,7 +94,12 @@ export class SchemaGuard {
    * patterns, and meta-validation. Throws AppError INVALID_SCHEMA with every issue found.
    */
   check(schema: unknown): CheckedSchema {
-    if (typeof schema === "boolean") return { schema, hash: hashJson(schema) };
+    return this.vet(schema, undefined);
+  }
+
+  /** check(), without hashing again a schema whose hash the caller has (the worker gets it in the payload). */
+  private vet(schema: unknown, knownHash: string | undefined): CheckedSchema {
+    if (typeof schema === "boolean") return { schema, hash: knownHash ?? hashJson(schema) };
     if (typeof schema !== "object" || schema === null || Array.isArray(schema)) {
       throw invalid("the schema must be a JSON object", [{ path: "", message: "must be an object" }]);
     }
@@ -115,6 +120,7 @@ export class SchemaGuard {
       if (ajv.validateSchema(stripIds(schema) as object) !== true) issues.push(...toIssues(ajv.errors ?? []));
     }
     if (issues.length > 0) throw invalid("the schema is not a valid JSON Schema", issues);
+    if (knownHash !== undefined) return { schema: schema as Record<string, unknown>, hash: knownHash };
     const hash = hashJson(schema);
     if (bytes <= CHECKED_CACHE_MAX_BYTES) this.checked.set(text, hash);
     return { schema: schema as Record<string, unknown>, hash };
@@ -125,7 +131,7 @@ export class SchemaGuard {
     const key = hash ?? hashJson(schema);
     const hit = this.cache.get(key);
     if (hit !== undefined) return hit.validate;
-    const checked = this.check(schema);
+    const checked = this.vet(schema, key);
     const source = stripIds(checked.schema) as object | boolean;
     const ajv = typeof source === "object" ? this.ajvFor(checked.schema as Record<string, unknown>) : this.draft2020;
     const started = performance.now();
@@ -167,7 +173,7 @@ export class SchemaGuard {
         return seen.check; // over the compile budget: the interpreter's verdicts are the same
       }
     }
-    const checked = this.check(schema);
+    const checked = this.vet(schema, key);
     const source = stripIds(checked.schema);
     const interpreted = interpret(source, typeof source === "object" && this.ajvFor(checked.schema as Record<string, unknown>) === this.draft07 ? "07" : "2020");
     if (interpreted === undefined) return compiledCheck(this.validator(schema, key));
