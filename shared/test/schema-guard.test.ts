@@ -34,6 +34,9 @@ describe("schema guard", () => {
   it("hashes schemas by content, whatever the key order", () => {
     expect(hashJson({ a: 1, b: { c: 2, d: 3 } })).toBe(hashJson({ b: { d: 3, c: 2 }, a: 1 }));
     expect(hashJson({ a: 1 })).not.toBe(hashJson({ a: 2 }));
+    // stored with registered schemas and job payloads: the hash of a schema must never change
+    expect(hashJson(userArray)).toBe("8d7e9de1c6ac02d4736166826c2ee98f14941004005fc863ec3e6e9826436787");
+    expect(hashJson({ b: [1, "x", null, { "é/~": true, a: undefined }], a: { z: 1.5, y: [] } })).toBe("53a918c86a519296b01b2faae88b4adc5cf45a0fbe737f3b0b19c662aeef9c7c");
   });
 
   it("refuses invalid and hostile schemas with INVALID_SCHEMA and the offending path", () => {

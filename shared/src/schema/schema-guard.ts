@@ -47,6 +47,11 @@ export interface OutputValidation {
 /** What the repair prompt and the 422 carry: no issues means valid. */
 export type OutputCheck = (output: unknown) => SchemaIssue[];
 
+type Vetted = CheckedSchema & { source: Record<string, unknown> | boolean };
+
+/** A key stripIds removes appears in the JSON text like this (a false positive only costs a copy). */
+const MAY_HOLD_IDS = /"(?:\$id|\$schema|id)":/;
+
 type Compiled = { validate: ValidateFunction; source: object | boolean; ajv: Ajv };
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -94,12 +99,13 @@ export class SchemaGuard {
    * patterns, and meta-validation. Throws AppError INVALID_SCHEMA with every issue found.
    */
   check(schema: unknown): CheckedSchema {
-    return this.vet(schema, undefined);
+    const { schema: checked, hash } = this.vet(schema, undefined);
+    return { schema: checked, hash };
   }
 
   /** check(), without hashing again a schema whose hash the caller has (the worker gets it in the payload). */
-  private vet(schema: unknown, knownHash: string | undefined): CheckedSchema {
-    if (typeof schema === "boolean") return { schema, hash: knownHash ?? hashJson(schema) };
+  private vet(schema: unknown, knownHash: string | undefined): Vetted {
+    if (typeof schema === "boolean") return { schema, hash: knownHash ?? hashJson(schema), source: schema };
     if (typeof schema !== "object" || schema === null || Array.isArray(schema)) {
       throw invalid("the schema must be a JSON object", [{ path: "", message: "must be an object" }]);
     }
@@ -107,6 +113,8 @@ export class SchemaGuard {
     const issues = this.walk(schema as Record<string, unknown>);
     if (issues.length > 0) throw invalid(`the schema is not acceptable: ${issues[0]?.path || "/"} ${issues[0]?.message}`, issues);
     const text = JSON.stringify(schema);
+    // What ajv and the interpreter see; most schemas have no id to strip, and copying one costs as much as checking it.
+    const source = MAY_HOLD_IDS.test(text) ? (stripIds(schema) as Record<string, unknown>) : (schema as Record<string, unknown>);
     const bytes = Buffer.byteLength(text, "utf8");
     if (bytes > this.limits.maxBytes) {
       throw invalid(`the schema is ${bytes} bytes; the limit is ${this.limits.maxBytes}`, [{ path: "", message: "too large" }]);
@@ -114,16 +122,16 @@ export class SchemaGuard {
     // The same schema text passed meta-validation before: skip it and the canonical hash (a 10,000-item
     // batch often carries one schema thousands of times; the guide's load sends the same few again and again).
     const seen = bytes <= CHECKED_CACHE_MAX_BYTES ? this.checked.get(text) : undefined;
-    if (seen !== undefined) return { schema: schema as Record<string, unknown>, hash: seen };
+    if (seen !== undefined) return { schema: schema as Record<string, unknown>, hash: knownHash ?? seen, source };
     if (issues.length === 0) {
       const ajv = this.ajvFor(schema as Record<string, unknown>);
-      if (ajv.validateSchema(stripIds(schema) as object) !== true) issues.push(...toIssues(ajv.errors ?? []));
+      if (ajv.validateSchema(source) !== true) issues.push(...toIssues(ajv.errors ?? []));
     }
     if (issues.length > 0) throw invalid("the schema is not a valid JSON Schema", issues);
-    if (knownHash !== undefined) return { schema: schema as Record<string, unknown>, hash: knownHash };
+    if (knownHash !== undefined) return { schema: schema as Record<string, unknown>, hash: knownHash, source };
     const hash = hashJson(schema);
     if (bytes <= CHECKED_CACHE_MAX_BYTES) this.checked.set(text, hash);
-    return { schema: schema as Record<string, unknown>, hash };
+    return { schema: schema as Record<string, unknown>, hash, source };
   }
 
   /** The compiled validator for a schema already checked; compiled once per content hash (LRU). */
@@ -132,7 +140,7 @@ export class SchemaGuard {
     const hit = this.cache.get(key);
     if (hit !== undefined) return hit.validate;
     const checked = this.vet(schema, key);
-    const source = stripIds(checked.schema) as object | boolean;
+    const source = checked.source;
     const ajv = typeof source === "object" ? this.ajvFor(checked.schema as Record<string, unknown>) : this.draft2020;
     const started = performance.now();
     let validate: ValidateFunction;
@@ -174,7 +182,7 @@ export class SchemaGuard {
       }
     }
     const checked = this.vet(schema, key);
-    const source = stripIds(checked.schema);
+    const source = checked.source;
     const interpreted = interpret(source, typeof source === "object" && this.ajvFor(checked.schema as Record<string, unknown>) === this.draft07 ? "07" : "2020");
     if (interpreted === undefined) return compiledCheck(this.validator(schema, key));
     this.interpretations++;
