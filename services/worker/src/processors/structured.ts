@@ -68,7 +68,8 @@ function check(raw: string, plan: StructuredPlan, schema: ProcessorContext<"stru
   const parsed = parseJsonOutput(raw);
   if (!parsed.ok) return parsed;
   let value = fromObjectRoot(parsed.value, plan.wrapKey);
-  if (plan.strict) value = stripIntroducedNulls(value, schema);
+  // Only nulls are stripped, and an answer whose text never says "null" has none: most answers skip the walk.
+  if (plan.strict && raw.includes("null")) value = stripIntroducedNulls(value, schema);
   const errors = validate(value);
   return errors.length === 0 ? { ok: true, value } : { ok: false, errors };
 }
