@@ -61,6 +61,13 @@ const CASES: Array<{ name: string; schema: Schema; values: unknown[] }> = [
     schema: { type: "object", properties: { v: { oneOf: [{ type: "integer" }, { type: "number", minimum: 10 }] }, w: { anyOf: [{ type: "string" }, { type: "null" }, { const: 3 }] } } },
     values: [{ v: 1, w: "s" }, { v: 12 }, { v: 5.5 }, { v: "s" }, { w: null }, { w: 3 }, { w: 4 }],
   },
+  {
+    name: "oneOf with two passing branches and failing ones around them",
+    schema: { oneOf: [{ type: "integer" }, { type: "string" }, { type: "number", minimum: 10 }, { type: "boolean" }] },
+    values: [12, 3, "s", 5.5, null],
+  },
+  { name: "items false without prefixItems", schema: { type: "array", items: false }, values: [[], [1, 2]] },
+  { name: "draft-07 items false", schema: { $schema: D07, type: "array", items: false }, values: [[], [1, 2]] },
   { name: "allOf and not", schema: { allOf: [{ type: "object", required: ["a"] }, { not: { required: ["b"] } }] }, values: [{ a: 1 }, { a: 1, b: 2 }, { b: 1 }, 3] },
   {
     name: "enums and const",

@@ -136,11 +136,8 @@ function generic(ctx: Ctx, s: Node, data: unknown, path: string, sp: string): vo
   if (Array.isArray(s.oneOf)) {
     const before = ctx.errors.length;
     let passing = 0;
-    s.oneOf.forEach((sub, i) => {
-      const mark = ctx.errors.length;
-      if (evaluate(ctx, sub, data, path, `${sp}/oneOf/${i}`)) passing++;
-      else if (passing > 0) ctx.errors.length = mark;
-    });
+    // ajv stops at the second passing branch: the failures after it are not reported
+    for (let i = 0; i < s.oneOf.length && passing < 2; i++) if (evaluate(ctx, s.oneOf[i], data, path, `${sp}/oneOf/${i}`)) passing++;
     if (passing === 1) ctx.errors.length = before;
     else fail(ctx, path, `${sp}/oneOf`, "must match exactly one schema in oneOf");
   }
@@ -180,16 +177,18 @@ function arrayish(ctx: Ctx, s: Node, arr: unknown[], path: string, sp: string): 
   if (typeof s.minItems === "number" && arr.length < s.minItems) fail(ctx, path, `${sp}/minItems`, `must NOT have fewer than ${s.minItems} items`);
   if (s.uniqueItems === true) uniqueItems(ctx, s, arr, path, sp);
   let from = 0;
-  if (ctx.draft === "2020" && Array.isArray(s.prefixItems)) {
-    from = s.prefixItems.length;
-    for (let i = 0; i < Math.min(from, arr.length); i++) evaluate(ctx, s.prefixItems[i], arr[i], `${path}/${i}`, `${sp}/prefixItems/${i}`);
+  const prefixed = ctx.draft === "2020" && Array.isArray(s.prefixItems);
+  if (prefixed) {
+    from = (s.prefixItems as unknown[]).length;
+    for (let i = 0; i < Math.min(from, arr.length); i++) evaluate(ctx, (s.prefixItems as unknown[])[i], arr[i], `${path}/${i}`, `${sp}/prefixItems/${i}`);
   }
   if (s.items === undefined) return;
   if (Array.isArray(s.items)) {
     // draft-07's tuple form; without additionalItems, extra items are allowed
     for (let i = 0; i < Math.min(s.items.length, arr.length); i++) evaluate(ctx, s.items[i], arr[i], `${path}/${i}`, `${sp}/items/${i}`);
-  } else if (s.items === false && arr.length > from) {
-    fail(ctx, path, `${sp}/items`, `must NOT have more than ${from} items`);
+  } else if (s.items === false && prefixed) {
+    // ajv reports items past prefixItems as one error on the array; without prefixItems, each item fails
+    if (arr.length > from) fail(ctx, path, `${sp}/items`, `must NOT have more than ${from} items`);
   } else {
     for (let i = from; i < arr.length; i++) evaluate(ctx, s.items, arr[i], `${path}/${i}`, `${sp}/items`);
   }
