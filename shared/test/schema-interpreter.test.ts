@@ -93,6 +93,11 @@ const CASES: Array<{ name: string; schema: Schema; values: unknown[] }> = [
     schema: { type: "object", properties: { yes: true, no: false }, minProperties: 1, maxProperties: 2 },
     values: [{ yes: 1 }, {}, { no: 1 }, { a: 1, b: 2, c: 3 }],
   },
+  {
+    name: "property names that Object.prototype also has",
+    schema: { type: "object", properties: { constructor: { type: "string" } }, required: ["toString"] },
+    values: [{}, { constructor: "x" }, { toString: 1, constructor: 2 }],
+  },
   { name: "a true schema", schema: true, values: [1, null, {}] },
   { name: "a false schema", schema: false, values: [1, null] },
   { name: "a false branch at the root", schema: { anyOf: [false, { type: "integer" }], allOf: [true, false] }, values: [1, "x"] },

@@ -61,7 +61,8 @@ const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*(?:[+*]|\{\d+,\d*\})(?:[^()\\]|\\.)
 const ALTERNATION_REPEAT = /\((?:[^()\\]|\\.)*\|(?:[^()\\]|\\.)*\)(?:[+*]|\{\d+,\d*\})/;
 
 function makeAjv(draft2020: boolean): Ajv {
-  const opts = { strict: false, allErrors: true, $data: false, validateSchema: false, addUsedSchema: false, loadSchema: undefined, inlineRefs: true, messages: true } as const;
+  // ownProperties: without it ajv takes `{}` to have a "toString" property, and checks a "constructor" it lacks
+  const opts = { strict: false, allErrors: true, ownProperties: true, $data: false, validateSchema: false, addUsedSchema: false, loadSchema: undefined, inlineRefs: true, messages: true } as const;
   const ajv = draft2020 ? new Ajv2020(opts) : new Ajv(opts);
   addFormats(ajv as Ajv);
   return ajv as Ajv;
