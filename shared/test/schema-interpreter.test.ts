@@ -160,6 +160,7 @@ describe("schema interpreter", () => {
     // ajv (no $id, nothing registered) cannot resolve "#" below the root: refused as before, not interpreted
     expect(() => guard.outputCheck({ type: "object", properties: { next: { $ref: "#" } } })).toThrow(/could not be compiled/);
     expect(() => guard.outputCheck({ type: "string", pattern: "^(a+)+$" })).toThrow(/not acceptable/);
+    expect(() => guard.outputCheck({ type: "object", properties: { c: { enum: [] } } })).toThrow(/could not be compiled/);
   });
 
   it("hands a $ref loop that consumes nothing to ajv instead of recursing without end", () => {

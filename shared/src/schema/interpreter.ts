@@ -74,6 +74,7 @@ function supported(node: unknown, root: unknown, draft: Draft, patterns: Ctx["pa
   if (draft === "2020" && Array.isArray(s.items)) return false;
   if (s.type !== undefined && !(Array.isArray(s.type) ? s.type : [s.type]).every((t) => TYPES.has(t as string))) return false;
   if (s.format !== undefined && (typeof s.format !== "string" || !FORMATS.has(s.format))) return false;
+  if (Array.isArray(s.enum) && s.enum.length === 0) return false; // ajv refuses it when compiling: so does the guard
   if (s.$ref !== undefined) {
     // "#" below the root is left to ajv, which refuses it without an $id: the same answer as before
     const target = typeof s.$ref === "string" && s.$ref !== "#" ? resolveRef(root, s.$ref) : undefined;
