@@ -23,7 +23,8 @@ export interface BatchFigures {
 
 const MODELS = ["gpt-4o-mini", "claude-haiku-4-5", "llama-3.1-8b-instant"] as const;
 
-function item(i: number): { custom_id: string; type: string; body: Record<string, unknown> } {
+/** Item i of the bench's mixed batch (also the plain BullMQ drain's workload, baseline/plain-drain.ts). */
+export function batchItem(i: number): { custom_id: string; type: string; body: Record<string, unknown> } {
   const model = MODELS[i % MODELS.length] as string;
   const custom_id = `item-${i}`;
   switch (i % 3) {
@@ -72,7 +73,7 @@ export async function batchesAvailable(apiUrl: string, apiKey: string): Promise<
 }
 
 export async function runBatch(apiUrl: string, apiKey: string, items: number, timeoutS: number): Promise<BatchFigures> {
-  const body = JSON.stringify({ requests: Array.from({ length: items }, (_, i) => item(i)), metadata: { source: "llmq bench" } });
+  const body = JSON.stringify({ requests: Array.from({ length: items }, (_, i) => batchItem(i)), metadata: { source: "llmq bench" } });
   const headers = { "x-api-key": apiKey, "content-type": "application/json" };
   const t0 = performance.now();
   const res = await fetch(`${apiUrl}/api/v1/batches`, { method: "POST", headers, body });

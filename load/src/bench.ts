@@ -18,7 +18,8 @@ import { closeQuietly, createProducerConnection, rawEnv, waitForReady } from "@l
 import { batchesAvailable, runBatch, type BatchFigures } from "./batch-bench.js";
 import { runClosedLoop, type LoopRequest } from "./closed-loop.js";
 import type { LoadResult } from "./load-result.js";
-import { startBaseline } from "./baseline/baseline-stack.js";
+import { runPlainDrain, startBaseline } from "./baseline/baseline-stack.js";
+import type { PlainDrainFigures } from "./baseline/plain-drain.js";
 import { cpuMs, machine, rssMb } from "./proc-stats.js";
 import { REPO_ROOT, startStack, type Stack } from "./stack.js";
 import { formatTable, type TableRow } from "./table.js";
@@ -60,7 +61,9 @@ export interface BenchReport {
   duration_per_cell_s: number;
   model: string;
   cells: Cell[];
-  batch: (BatchFigures & { cpu_ms_per_item: Record<ProcName, number | null> }) | { unavailable: string };
+  batch: (BatchFigures & { cpu_ms_per_item: Record<ProcName, number | null>; ratio_to_plain_drain?: number | null }) | { unavailable: string };
+  /** The same workload through one plain BullMQ Worker + openai SDK (baseline/plain-drain.ts). */
+  plain_drain?: (PlainDrainFigures & { cpu_ms_per_item: Record<ProcName, number | null> }) | { unavailable: string };
 }
 
 function durationSeconds(raw: string | undefined, def: number): number {
@@ -212,6 +215,7 @@ async function main(): Promise<void> {
   const runner = generator === "wrk" ? wrkRunner(stack) : nodeRunner(stack);
   const cells: Cell[] = [];
   let batch: BenchReport["batch"] = { unavailable: "n/a (batches not available)" };
+  let plainDrain: NonNullable<BenchReport["plain_drain"]> = { unavailable: "n/a (not run)" };
   const measure = async (target: { id: TargetId; label: string }, procs: Record<ProcName, number | undefined>): Promise<void> => {
     await runner.run(target.id, 10, WARMUP_S);
     for (const connections of CONNECTIONS) {
@@ -254,13 +258,17 @@ async function main(): Promise<void> {
       const after = cpuSnapshot(pids);
       batch = { ...figures, cpu_ms_per_item: perUnit(before, after, figures.completed + figures.failed) };
     }
+    plainDrain = await measurePlainDrain(redisUrl, stack, pids.redis, batchItems, batchTimeoutS);
+    if (!("unavailable" in batch) && !("unavailable" in plainDrain)) {
+      batch.ratio_to_plain_drain = plainDrain.jobs_per_s > 0 ? batch.drain_items_per_s / plainDrain.jobs_per_s : null;
+    }
   } finally {
     runner.close();
     const deleted = await stack.stop();
     process.stderr.write(`stopped the bench's llmq; deleted ${deleted} keys under ${stack.prefix}:\n`);
   }
 
-  const report: BenchReport = { started_at: started.toISOString(), commit, machine: m, generator, duration_per_cell_s: durationS, model: MODEL, cells, batch };
+  const report: BenchReport = { started_at: started.toISOString(), commit, machine: m, generator, duration_per_cell_s: durationS, model: MODEL, cells, batch, plain_drain: plainDrain };
   console.log("");
   console.log(formatTable(tableRows(report)));
   console.log("");
@@ -270,7 +278,12 @@ async function main(): Promise<void> {
   console.log("cpu ms/req = utime+stime of each process during the cell / requests (Redis: the whole server).");
   if (!("unavailable" in report.batch)) {
     console.log("Batch row: req/s = items finished per second from the 202 to the last item; p50/p99 = GET /api/v1/batches/{id}");
-    console.log("while it drains; cpu ms/req = per item; errors = failed items.");
+    console.log("while it drains; cpu ms/req = per item; errors = failed items; × plain = its items/s over the plain drain's.");
+  }
+  if (!("unavailable" in plainDrain)) {
+    console.log("Plain drain row: the same items added with addBulk to one plain BullMQ Worker calling the simulator through the");
+    console.log("openai SDK (load/src/baseline/plain-drain.ts, its own process: its CPU is in the worker column); req/s = jobs/s");
+    console.log("from the first add to the last completion.");
   }
 
   const dir = join(REPO_ROOT, "load", "results");
@@ -312,7 +325,7 @@ function tableRows(report: BenchReport): TableRow[] {
       "p50 ms": fmt(b.poll_p50_ms, 2),
       "p99 ms": fmt(b.poll_p99_ms, 2),
       "× simulator": "",
-      "× plain": "",
+      "× plain": b.ratio_to_plain_drain === undefined || b.ratio_to_plain_drain === null ? "" : b.ratio_to_plain_drain.toFixed(2),
       "API cpu ms/req": fmt(b.cpu_ms_per_item.api, 3),
       "worker cpu ms/req": fmt(b.cpu_ms_per_item.worker, 3),
       "sim cpu ms/req": fmt(b.cpu_ms_per_item.simulator, 3),
@@ -320,7 +333,42 @@ function tableRows(report: BenchReport): TableRow[] {
       errors: String(b.failed),
     });
   }
+  const d = report.plain_drain;
+  if (d !== undefined) rows.push(plainDrainRow(d));
   return rows;
+}
+
+function plainDrainRow(d: NonNullable<BenchReport["plain_drain"]>): TableRow {
+  const empty = { conns: "", "req/s": "", "p50 ms": "", "p99 ms": "", "× simulator": "", "× plain": "", "API cpu ms/req": "", "worker cpu ms/req": "", "sim cpu ms/req": "", "Redis cpu ms/req": "", errors: "" };
+  if ("unavailable" in d) return { scenario: `plain BullMQ Worker + openai SDK drain: ${d.unavailable}`, ...empty };
+  return {
+    ...empty,
+    scenario: `plain BullMQ Worker + openai SDK drain, same ${d.items.toLocaleString("en-US")} items: ${d.drained ? "drained" : "NOT drained"} in ${d.drain_s.toFixed(1)} s`,
+    conns: "1",
+    "req/s": fmt(d.jobs_per_s, 0),
+    "API cpu ms/req": "n/a",
+    "worker cpu ms/req": fmt(d.cpu_ms_per_item.worker, 3),
+    "sim cpu ms/req": fmt(d.cpu_ms_per_item.simulator, 3),
+    "Redis cpu ms/req": fmt(d.cpu_ms_per_item.redis, 3),
+    errors: String(d.failed),
+  };
+}
+
+/** The batch's workload through the plain drain, on the same simulator and Redis, with llmq's worker concurrency. */
+async function measurePlainDrain(redisUrl: string, stack: Stack, redis: number | undefined, items: number, timeoutS: number): Promise<NonNullable<BenchReport["plain_drain"]>> {
+  await sleep(500);
+  const sim0 = cpuMs(stack.pids.simulator);
+  const redis0 = cpuMs(redis);
+  try {
+    const f = await runPlainDrain({ redisUrl, simulatorUrl: stack.simulatorUrl, prefix: `${stack.prefix}-drain`, concurrency: 50, items, timeoutS });
+    const sim1 = cpuMs(stack.pids.simulator);
+    const redis1 = cpuMs(redis);
+    const n = f.completed + f.failed;
+    const per = (a: number | undefined, b: number | undefined): number | null => (a === undefined || b === undefined || n === 0 ? null : (b - a) / n);
+    return { ...f, cpu_ms_per_item: { api: null, worker: n === 0 ? null : f.cpu_ms / n, simulator: per(sim0, sim1), redis: per(redis0, redis1) } };
+  } catch (err) {
+    return { unavailable: `failed (${err instanceof Error ? err.message.split("\n")[0] : String(err)})` };
+  }
 }
 
 main().catch((err: unknown) => {

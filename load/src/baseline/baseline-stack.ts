@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { processEnv } from "@llmq/shared";
 import { deletePrefixKeys, freePort, REPO_ROOT } from "../stack.js";
+import type { PlainDrainFigures } from "./plain-drain.js";
 
 /**
  * The plain build (plain-build.ts) as two processes, API and worker, against the bench's own simulator and
@@ -54,4 +55,38 @@ export async function startBaseline(opts: { redisUrl: string; simulatorUrl: stri
     await sleep(200);
   }
   return { url, pids: { api: procs[0]?.pid, worker: procs[1]?.pid }, stop };
+}
+
+/**
+ * Runs the plain BullMQ + SDK drain (plain-drain.ts) as its own process and returns its figures;
+ * deletes its prefix's keys afterwards.
+ */
+export async function runPlainDrain(opts: { redisUrl: string; simulatorUrl: string; prefix: string; concurrency: number; items: number; timeoutS: number }): Promise<PlainDrainFigures> {
+  const script = join(REPO_ROOT, "load", "dist", "baseline", "plain-drain.js");
+  const env = {
+    ...processEnv(),
+    REDIS_URL: opts.redisUrl,
+    BASELINE_PREFIX: opts.prefix,
+    SIMULATOR_URL: opts.simulatorUrl,
+    WORKER_CONCURRENCY: String(opts.concurrency),
+    DRAIN_ITEMS: String(opts.items),
+    DRAIN_TIMEOUT_S: String(opts.timeoutS),
+  };
+  const child = spawn(process.execPath, [script], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout.setEncoding("utf8").on("data", (s: string) => (out += s));
+  child.stderr.setEncoding("utf8").on("data", (s: string) => (out = (out + s).slice(-20_000)));
+  const kill = setTimeout(() => child.kill("SIGKILL"), (opts.timeoutS + 60) * 1000);
+  try {
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.once("error", reject);
+      child.once("close", resolve);
+    });
+    const line = out.split("\n").find((l) => l.startsWith("DRAIN_RESULT "));
+    if (line === undefined) throw new Error(`the plain drain exited with ${code} and printed no DRAIN_RESULT line:\n${out.slice(-2000)}`);
+    return JSON.parse(line.slice("DRAIN_RESULT ".length)) as PlainDrainFigures;
+  } finally {
+    clearTimeout(kill);
+    await deletePrefixKeys(opts.redisUrl, opts.prefix);
+  }
 }
