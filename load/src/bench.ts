@@ -15,14 +15,15 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { closeQuietly, createProducerConnection, rawEnv, waitForReady } from "@llmq/shared";
-import { batchesAvailable, runBatch, type BatchFigures } from "./batch-bench.js";
+import { batchesAvailable, runBatch } from "./batch-bench.js";
+import { PROCESSES, tableRows, type BenchReport, type Cell, type ProcName, type TargetId } from "./bench-report.js";
 import { runClosedLoop, type LoopRequest } from "./closed-loop.js";
 import type { LoadResult } from "./load-result.js";
 import { runPlainDrain, startBaseline } from "./baseline/baseline-stack.js";
-import type { PlainDrainFigures } from "./baseline/plain-drain.js";
+import { startPortkey } from "./baseline/portkey.js";
 import { cpuMs, machine, rssMb } from "./proc-stats.js";
 import { REPO_ROOT, startStack, type Stack } from "./stack.js";
-import { formatTable, type TableRow } from "./table.js";
+import { formatTable } from "./table.js";
 import { hasWrk, runWrk } from "./wrk.js";
 
 const MODEL = "gpt-4o-mini";
@@ -31,40 +32,13 @@ const MAX_TOKENS = 100;
 const CONNECTIONS = [1, 50] as const;
 const WARMUP_S = 2;
 
-type TargetId = "simulator" | "unstructured" | "structured_new_schema" | "plain_unstructured";
 const TARGETS: { id: TargetId; label: string }[] = [
   { id: "simulator", label: "bare simulator (POST /v1/chat/completions)" },
   { id: "unstructured", label: "llmq unstructured" },
   { id: "structured_new_schema", label: "llmq structured, new schema per request" },
 ];
 const PLAIN: { id: TargetId; label: string } = { id: "plain_unstructured", label: "plain Express+BullMQ+waitUntilFinished, unstructured" };
-const PROCESSES = ["api", "worker", "simulator", "redis"] as const;
-type ProcName = (typeof PROCESSES)[number];
-
-export interface Cell {
-  target: TargetId;
-  label: string;
-  connections: number;
-  result: LoadResult;
-  ratio_to_simulator: number | null;
-  /** llmq unstructured only: its req/s over the plain build's at the same connections. */
-  ratio_to_plain?: number | null;
-  cpu_ms_per_request: Record<ProcName, number | null>;
-  rss_mb_after: Record<ProcName, number | null>;
-}
-
-export interface BenchReport {
-  started_at: string;
-  commit: string;
-  machine: ReturnType<typeof machine>;
-  generator: "wrk" | "node";
-  duration_per_cell_s: number;
-  model: string;
-  cells: Cell[];
-  batch: (BatchFigures & { cpu_ms_per_item: Record<ProcName, number | null>; ratio_to_plain_drain?: number | null }) | { unavailable: string };
-  /** The same workload through one plain BullMQ Worker + openai SDK (baseline/plain-drain.ts). */
-  plain_drain?: (PlainDrainFigures & { cpu_ms_per_item: Record<ProcName, number | null> }) | { unavailable: string };
-}
+const PORTKEY: { id: TargetId; label: string } = { id: "portkey_unstructured", label: "Portkey gateway, unstructured" };
 
 function durationSeconds(raw: string | undefined, def: number): number {
   if (raw === undefined || raw.trim() === "") return def;
@@ -101,6 +75,8 @@ async function redisPid(redisUrl: string): Promise<number | undefined> {
 interface Runner {
   /** `plainUrl`: where the plain build listens, for the plain_unstructured target. */
   plainUrl?: string;
+  /** Where the Portkey gateway listens and the headers that route it to the simulator. */
+  portkey?: { url: string; headers: Record<string, string> };
   run(target: TargetId, connections: number, durationS: number): Promise<LoadResult>;
   close(): void;
 }
@@ -124,6 +100,8 @@ function wrkRunner(stack: Stack): Runner {
           return runWrk({ ...common, url: `${stack.apiUrl}/api/v1/structured`, script: "load/wrk/structured_new_schema.lua", headers: llmqHeaders, env: { WRK_MODELS: MODEL } });
         case "plain_unstructured":
           return runWrk({ ...common, url: `${runner.plainUrl}/api/v1/unstructured`, script: "load/wrk/post_json.lua", headers: llmqHeaders, env: { WRK_BODY_FILE: unstructuredBody } });
+        case "portkey_unstructured":
+          return runWrk({ ...common, url: `${runner.portkey?.url}/v1/chat/completions`, script: "load/wrk/post_json.lua", headers: runner.portkey?.headers ?? {}, env: { WRK_BODY_FILE: simBody } });
       }
     },
     close: () => rmSync(dir, { recursive: true, force: true }),
@@ -156,6 +134,8 @@ function nodeRunner(stack: Stack): Runner {
           return runClosedLoop({ origin: stack.apiUrl, connections, durationS, headers: { "x-api-key": stack.apiKey }, next: newSchema });
         case "plain_unstructured":
           return runClosedLoop({ origin: runner.plainUrl ?? "", connections, durationS, headers: {}, next: () => ({ path: "/api/v1/unstructured", body: unstructuredBody }) });
+        case "portkey_unstructured":
+          return runClosedLoop({ origin: runner.portkey?.url ?? "", connections, durationS, headers: runner.portkey?.headers ?? {}, next: () => ({ path: "/v1/chat/completions", body: simBody }) });
       }
     },
     close: () => undefined,
@@ -246,10 +226,26 @@ async function main(): Promise<void> {
     } finally {
       await plain.stop();
     }
+    // The stateless gateway a user might pick instead of a queue; its process stands in the API column.
+    try {
+      const portkey = await startPortkey(stack.simulatorUrl);
+      try {
+        runner.portkey = portkey;
+        await measure(PORTKEY, { ...pids, api: portkey.pid, worker: undefined });
+      } finally {
+        await portkey.stop();
+      }
+    } catch (err) {
+      process.stderr.write(`  Portkey gateway not measured: ${err instanceof Error ? err.message : String(err)}\n`);
+    }
     for (const c of cells) {
       if (c.target !== "unstructured") continue;
-      const p = cells.find((x) => x.target === "plain_unstructured" && x.connections === c.connections);
-      c.ratio_to_plain = p && p.result.rps > 0 ? c.result.rps / p.result.rps : null;
+      const ratio = (target: TargetId): number | null => {
+        const p = cells.find((x) => x.target === target && x.connections === c.connections);
+        return p && p.result.rps > 0 ? c.result.rps / p.result.rps : null;
+      };
+      c.ratio_to_plain = ratio("plain_unstructured");
+      c.ratio_to_portkey = ratio("portkey_unstructured");
     }
     if (await batchesAvailable(stack.apiUrl, stack.apiKey)) {
       await sleep(500);
@@ -274,7 +270,9 @@ async function main(): Promise<void> {
   console.log("");
   console.log("req/s and latency as seen by the load generator; × simulator = req/s over the bare simulator's at the same");
   console.log("connections; × plain = llmq unstructured req/s over the plain Express + BullMQ + waitUntilFinished build's");
-  console.log("(load/src/baseline/) at the same connections, same simulator, Redis and worker concurrency;");
+  console.log("(load/src/baseline/) at the same connections, same simulator, Redis and worker concurrency; × Portkey = llmq");
+  console.log("unstructured req/s over the Portkey gateway's (@portkey-ai/gateway in front of the same simulator, OpenAI provider");
+  console.log("with a custom host; its process's CPU is in the API column) at the same connections;");
   console.log("cpu ms/req = utime+stime of each process during the cell / requests (Redis: the whole server).");
   if (!("unavailable" in report.batch)) {
     console.log("Batch row: req/s = items finished per second from the 202 to the last item; p50/p99 = GET /api/v1/batches/{id}");
@@ -295,64 +293,6 @@ async function main(): Promise<void> {
   console.log(`figures: load/results/bench-${stamp}.json (and bench-latest.json)`);
 }
 
-function fmt(n: number | null | undefined, digits: number): string {
-  return n === null || n === undefined || !Number.isFinite(n) ? "n/a" : n.toFixed(digits);
-}
-
-function tableRows(report: BenchReport): TableRow[] {
-  const rows: TableRow[] = report.cells.map((c) => ({
-    scenario: c.label,
-    conns: String(c.connections),
-    "req/s": fmt(c.result.rps, 0),
-    "p50 ms": fmt(c.result.p50_ms, 2),
-    "p99 ms": fmt(c.result.p99_ms, 2),
-    "× simulator": c.target === "simulator" ? "1" : c.ratio_to_simulator === null ? "n/a" : `${c.ratio_to_simulator.toFixed(2)}`,
-    "× plain": c.ratio_to_plain === undefined || c.ratio_to_plain === null ? "" : c.ratio_to_plain.toFixed(2),
-    "API cpu ms/req": fmt(c.cpu_ms_per_request.api, 3),
-    "worker cpu ms/req": fmt(c.cpu_ms_per_request.worker, 3),
-    "sim cpu ms/req": fmt(c.cpu_ms_per_request.simulator, 3),
-    "Redis cpu ms/req": fmt(c.cpu_ms_per_request.redis, 3),
-    errors: String(c.result.errors),
-  }));
-  const b = report.batch;
-  if ("unavailable" in b) {
-    rows.push({ scenario: `batch, ${Number(rawEnv("BENCH_BATCH_ITEMS") ?? 10_000).toLocaleString("en-US")} items: ${b.unavailable}`, conns: "", "req/s": "", "p50 ms": "", "p99 ms": "", "× simulator": "", "× plain": "", "API cpu ms/req": "", "worker cpu ms/req": "", "sim cpu ms/req": "", "Redis cpu ms/req": "", errors: "" });
-  } else {
-    rows.push({
-      scenario: `batch, ${b.items.toLocaleString("en-US")} mixed items: 202 in ${b.accept_ms.toFixed(0)} ms, ${b.drained ? "drained" : "NOT drained"} in ${b.drain_s.toFixed(1)} s`,
-      conns: "1",
-      "req/s": fmt(b.drain_items_per_s, 0),
-      "p50 ms": fmt(b.poll_p50_ms, 2),
-      "p99 ms": fmt(b.poll_p99_ms, 2),
-      "× simulator": "",
-      "× plain": b.ratio_to_plain_drain === undefined || b.ratio_to_plain_drain === null ? "" : b.ratio_to_plain_drain.toFixed(2),
-      "API cpu ms/req": fmt(b.cpu_ms_per_item.api, 3),
-      "worker cpu ms/req": fmt(b.cpu_ms_per_item.worker, 3),
-      "sim cpu ms/req": fmt(b.cpu_ms_per_item.simulator, 3),
-      "Redis cpu ms/req": fmt(b.cpu_ms_per_item.redis, 3),
-      errors: String(b.failed),
-    });
-  }
-  const d = report.plain_drain;
-  if (d !== undefined) rows.push(plainDrainRow(d));
-  return rows;
-}
-
-function plainDrainRow(d: NonNullable<BenchReport["plain_drain"]>): TableRow {
-  const empty = { conns: "", "req/s": "", "p50 ms": "", "p99 ms": "", "× simulator": "", "× plain": "", "API cpu ms/req": "", "worker cpu ms/req": "", "sim cpu ms/req": "", "Redis cpu ms/req": "", errors: "" };
-  if ("unavailable" in d) return { scenario: `plain BullMQ Worker + openai SDK drain: ${d.unavailable}`, ...empty };
-  return {
-    ...empty,
-    scenario: `plain BullMQ Worker + openai SDK drain, same ${d.items.toLocaleString("en-US")} items: ${d.drained ? "drained" : "NOT drained"} in ${d.drain_s.toFixed(1)} s`,
-    conns: "1",
-    "req/s": fmt(d.jobs_per_s, 0),
-    "API cpu ms/req": "n/a",
-    "worker cpu ms/req": fmt(d.cpu_ms_per_item.worker, 3),
-    "sim cpu ms/req": fmt(d.cpu_ms_per_item.simulator, 3),
-    "Redis cpu ms/req": fmt(d.cpu_ms_per_item.redis, 3),
-    errors: String(d.failed),
-  };
-}
 
 /** The batch's workload through the plain drain, on the same simulator and Redis, with llmq's worker concurrency. */
 async function measurePlainDrain(redisUrl: string, stack: Stack, redis: number | undefined, items: number, timeoutS: number): Promise<NonNullable<BenchReport["plain_drain"]>> {

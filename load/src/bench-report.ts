@@ -1,0 +1,102 @@
+/**
+ * The bench's report: the figures `npm run bench` writes as JSON (load/results/bench-*.json; compare commits by
+ * them) and the one table it prints from them.
+ */
+import { rawEnv } from "@llmq/shared";
+import type { BatchFigures } from "./batch-bench.js";
+import type { PlainDrainFigures } from "./baseline/plain-drain.js";
+import type { LoadResult } from "./load-result.js";
+import type { machine } from "./proc-stats.js";
+import type { TableRow } from "./table.js";
+
+export type TargetId = "simulator" | "unstructured" | "structured_new_schema" | "plain_unstructured" | "portkey_unstructured";
+export const PROCESSES = ["api", "worker", "simulator", "redis"] as const;
+export type ProcName = (typeof PROCESSES)[number];
+
+export interface Cell {
+  target: TargetId;
+  label: string;
+  connections: number;
+  result: LoadResult;
+  ratio_to_simulator: number | null;
+  /** llmq unstructured only: its req/s over the plain build's at the same connections. */
+  ratio_to_plain?: number | null;
+  /** llmq unstructured only: its req/s over the Portkey gateway's at the same connections. */
+  ratio_to_portkey?: number | null;
+  cpu_ms_per_request: Record<ProcName, number | null>;
+  rss_mb_after: Record<ProcName, number | null>;
+}
+
+export interface BenchReport {
+  started_at: string;
+  commit: string;
+  machine: ReturnType<typeof machine>;
+  generator: "wrk" | "node";
+  duration_per_cell_s: number;
+  model: string;
+  cells: Cell[];
+  batch: (BatchFigures & { cpu_ms_per_item: Record<ProcName, number | null>; ratio_to_plain_drain?: number | null }) | { unavailable: string };
+  /** The same workload through one plain BullMQ Worker + openai SDK (baseline/plain-drain.ts). */
+  plain_drain?: (PlainDrainFigures & { cpu_ms_per_item: Record<ProcName, number | null> }) | { unavailable: string };
+}
+
+function fmt(n: number | null | undefined, digits: number): string {
+  return n === null || n === undefined || !Number.isFinite(n) ? "n/a" : n.toFixed(digits);
+}
+
+export function tableRows(report: BenchReport): TableRow[] {
+  const rows: TableRow[] = report.cells.map((c) => ({
+    scenario: c.label,
+    conns: String(c.connections),
+    "req/s": fmt(c.result.rps, 0),
+    "p50 ms": fmt(c.result.p50_ms, 2),
+    "p99 ms": fmt(c.result.p99_ms, 2),
+    "× simulator": c.target === "simulator" ? "1" : c.ratio_to_simulator === null ? "n/a" : `${c.ratio_to_simulator.toFixed(2)}`,
+    "× plain": c.ratio_to_plain === undefined || c.ratio_to_plain === null ? "" : c.ratio_to_plain.toFixed(2),
+    "× Portkey": c.ratio_to_portkey === undefined || c.ratio_to_portkey === null ? "" : c.ratio_to_portkey.toFixed(2),
+    "API cpu ms/req": fmt(c.cpu_ms_per_request.api, 3),
+    "worker cpu ms/req": fmt(c.cpu_ms_per_request.worker, 3),
+    "sim cpu ms/req": fmt(c.cpu_ms_per_request.simulator, 3),
+    "Redis cpu ms/req": fmt(c.cpu_ms_per_request.redis, 3),
+    errors: String(c.result.errors),
+  }));
+  const b = report.batch;
+  if ("unavailable" in b) {
+    rows.push({ scenario: `batch, ${Number(rawEnv("BENCH_BATCH_ITEMS") ?? 10_000).toLocaleString("en-US")} items: ${b.unavailable}`, conns: "", "req/s": "", "p50 ms": "", "p99 ms": "", "× simulator": "", "× plain": "", "× Portkey": "", "API cpu ms/req": "", "worker cpu ms/req": "", "sim cpu ms/req": "", "Redis cpu ms/req": "", errors: "" });
+  } else {
+    rows.push({
+      scenario: `batch, ${b.items.toLocaleString("en-US")} mixed items: 202 in ${b.accept_ms.toFixed(0)} ms, ${b.drained ? "drained" : "NOT drained"} in ${b.drain_s.toFixed(1)} s`,
+      conns: "1",
+      "req/s": fmt(b.drain_items_per_s, 0),
+      "p50 ms": fmt(b.poll_p50_ms, 2),
+      "p99 ms": fmt(b.poll_p99_ms, 2),
+      "× simulator": "",
+      "× plain": b.ratio_to_plain_drain === undefined || b.ratio_to_plain_drain === null ? "" : b.ratio_to_plain_drain.toFixed(2),
+      "× Portkey": "",
+      "API cpu ms/req": fmt(b.cpu_ms_per_item.api, 3),
+      "worker cpu ms/req": fmt(b.cpu_ms_per_item.worker, 3),
+      "sim cpu ms/req": fmt(b.cpu_ms_per_item.simulator, 3),
+      "Redis cpu ms/req": fmt(b.cpu_ms_per_item.redis, 3),
+      errors: String(b.failed),
+    });
+  }
+  const d = report.plain_drain;
+  if (d !== undefined) rows.push(plainDrainRow(d));
+  return rows;
+}
+
+function plainDrainRow(d: NonNullable<BenchReport["plain_drain"]>): TableRow {
+  const empty = { conns: "", "req/s": "", "p50 ms": "", "p99 ms": "", "× simulator": "", "× plain": "", "× Portkey": "", "API cpu ms/req": "", "worker cpu ms/req": "", "sim cpu ms/req": "", "Redis cpu ms/req": "", errors: "" };
+  if ("unavailable" in d) return { scenario: `plain BullMQ Worker + openai SDK drain: ${d.unavailable}`, ...empty };
+  return {
+    ...empty,
+    scenario: `plain BullMQ Worker + openai SDK drain, same ${d.items.toLocaleString("en-US")} items: ${d.drained ? "drained" : "NOT drained"} in ${d.drain_s.toFixed(1)} s`,
+    conns: "1",
+    "req/s": fmt(d.jobs_per_s, 0),
+    "API cpu ms/req": "n/a",
+    "worker cpu ms/req": fmt(d.cpu_ms_per_item.worker, 3),
+    "sim cpu ms/req": fmt(d.cpu_ms_per_item.simulator, 3),
+    "Redis cpu ms/req": fmt(d.cpu_ms_per_item.redis, 3),
+    errors: String(d.failed),
+  };
+}
