@@ -5,6 +5,7 @@
 import { rawEnv } from "@llmq/shared";
 import type { BatchFigures } from "./batch-bench.js";
 import type { PlainDrainFigures } from "./baseline/plain-drain.js";
+import type { InFlightFigures } from "./inflight-bench.js";
 import type { LoadResult } from "./load-result.js";
 import type { machine } from "./proc-stats.js";
 import type { TableRow } from "./table.js";
@@ -38,6 +39,8 @@ export interface BenchReport {
   batch: (BatchFigures & { cpu_ms_per_item: Record<ProcName, number | null>; ratio_to_plain_drain?: number | null }) | { unavailable: string };
   /** The same workload through one plain BullMQ Worker + openai SDK (baseline/plain-drain.ts). */
   plain_drain?: (PlainDrainFigures & { cpu_ms_per_item: Record<ProcName, number | null> }) | { unavailable: string };
+  /** Sync requests held open against a 2 s provider (inflight-bench.ts); absent with BENCH_INFLIGHT_CONNECTIONS=0. */
+  in_flight?: InFlightFigures | { unavailable: string };
 }
 
 function fmt(n: number | null | undefined, digits: number): string {
@@ -82,7 +85,35 @@ export function tableRows(report: BenchReport): TableRow[] {
   }
   const d = report.plain_drain;
   if (d !== undefined) rows.push(plainDrainRow(d));
+  if (report.in_flight !== undefined) rows.push(...inFlightRows(report.in_flight));
   return rows;
+}
+
+const EMPTY: TableRow = { conns: "", "req/s": "", "p50 ms": "", "p99 ms": "", "× simulator": "", "× plain": "", "× Portkey": "", "API cpu ms/req": "", "worker cpu ms/req": "", "sim cpu ms/req": "", "Redis cpu ms/req": "", errors: "" };
+
+function inFlightRows(f: InFlightFigures | { unavailable: string }): TableRow[] {
+  if ("unavailable" in f) return [{ scenario: `in flight, 2 s provider: ${f.unavailable}`, ...EMPTY }];
+  const mb = (n: number | null): string => (n === null ? "n/a" : n.toFixed(0));
+  const row = (label: string, c: InFlightFigures["llmq"], ratio: string): TableRow => ({
+    ...EMPTY,
+    scenario: label,
+    conns: String(f.connections),
+    "req/s": fmt(c.result.rps, 0),
+    "p50 ms": fmt(c.result.p50_ms, 2),
+    "p99 ms": fmt(c.result.p99_ms, 2),
+    "× simulator": ratio,
+    "API cpu ms/req": fmt(c.cpu_ms_per_request.api, 3),
+    "worker cpu ms/req": fmt(c.cpu_ms_per_request.worker, 3),
+    "sim cpu ms/req": fmt(c.cpu_ms_per_request.simulator, 3),
+    "Redis cpu ms/req": fmt(c.cpu_ms_per_request.redis, 3),
+    errors: String(c.result.errors),
+  });
+  const p = f.provider.peak_rss_mb;
+  const l = f.llmq.peak_rss_mb;
+  return [
+    row(`in flight, ${f.latency_ms} ms provider: bare simulator (peak RSS ${mb(p.simulator)} MB)`, f.provider, "1"),
+    row(`in flight, ${f.latency_ms} ms provider: llmq unstructured (peak RSS API ${mb(l.api)}, worker ${mb(l.worker)}, sim ${mb(l.simulator)} MB)`, f.llmq, fmt(f.ratio_to_provider, 2)),
+  ];
 }
 
 function plainDrainRow(d: NonNullable<BenchReport["plain_drain"]>): TableRow {

@@ -8,7 +8,7 @@
  *
  * Settings: BENCH_DURATION (per cell, default 10s), REDIS_URL (default redis://127.0.0.1:6379),
  * BENCH_GENERATOR (wrk | node; default wrk when installed), BENCH_BATCH_ITEMS (default 10000),
- * BENCH_BATCH_TIMEOUT_S (default 150).
+ * BENCH_BATCH_TIMEOUT_S (default 150), BENCH_INFLIGHT_CONNECTIONS (default 4000, 0 skips the in-flight rows).
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -21,6 +21,7 @@ import { runClosedLoop, type LoopRequest } from "./closed-loop.js";
 import type { LoadResult } from "./load-result.js";
 import { runPlainDrain, startBaseline } from "./baseline/baseline-stack.js";
 import { startPortkey } from "./baseline/portkey.js";
+import { measureInFlight } from "./inflight-bench.js";
 import { cpuMs, machine, rssMb } from "./proc-stats.js";
 import { REPO_ROOT, startStack, type Stack } from "./stack.js";
 import { formatTable } from "./table.js";
@@ -196,6 +197,7 @@ async function main(): Promise<void> {
   const cells: Cell[] = [];
   let batch: BenchReport["batch"] = { unavailable: "n/a (batches not available)" };
   let plainDrain: NonNullable<BenchReport["plain_drain"]> = { unavailable: "n/a (not run)" };
+  let inFlight: BenchReport["in_flight"];
   const measure = async (target: { id: TargetId; label: string }, procs: Record<ProcName, number | undefined>): Promise<void> => {
     await runner.run(target.id, 10, WARMUP_S);
     for (const connections of CONNECTIONS) {
@@ -258,13 +260,23 @@ async function main(): Promise<void> {
     if (!("unavailable" in batch) && !("unavailable" in plainDrain)) {
       batch.ratio_to_plain_drain = plainDrain.jobs_per_s > 0 ? batch.drain_items_per_s / plainDrain.jobs_per_s : null;
     }
+    const inFlightConnections = Number(rawEnv("BENCH_INFLIGHT_CONNECTIONS") ?? 4000);
+    if (inFlightConnections > 0) {
+      try {
+        // A stack of its own (2 s provider latency), so the first stack's processes sit idle meanwhile.
+        inFlight = await measureInFlight({ redisUrl, generator, connections: inFlightConnections, durationS: Math.max(durationS, 10), redisPid: pids.redis });
+        process.stderr.write(`  in flight @${inFlight.connections}: provider ${inFlight.provider.result.rps.toFixed(0)} req/s, llmq ${inFlight.llmq.result.rps.toFixed(0)} req/s\n`);
+      } catch (err) {
+        inFlight = { unavailable: `failed (${err instanceof Error ? err.message.split("\n")[0] : String(err)})` };
+      }
+    }
   } finally {
     runner.close();
     const deleted = await stack.stop();
     process.stderr.write(`stopped the bench's llmq; deleted ${deleted} keys under ${stack.prefix}:\n`);
   }
 
-  const report: BenchReport = { started_at: started.toISOString(), commit, machine: m, generator, duration_per_cell_s: durationS, model: MODEL, cells, batch, plain_drain: plainDrain };
+  const report: BenchReport = { started_at: started.toISOString(), commit, machine: m, generator, duration_per_cell_s: durationS, model: MODEL, cells, batch, plain_drain: plainDrain, in_flight: inFlight };
   console.log("");
   console.log(formatTable(tableRows(report)));
   console.log("");
@@ -282,6 +294,11 @@ async function main(): Promise<void> {
     console.log("Plain drain row: the same items added with addBulk to one plain BullMQ Worker calling the simulator through the");
     console.log("openai SDK (load/src/baseline/plain-drain.ts, its own process: its CPU is in the worker column); req/s = jobs/s");
     console.log("from the first add to the last completion.");
+  }
+  if (report.in_flight !== undefined && !("unavailable" in report.in_flight)) {
+    console.log(`In-flight rows: ${report.in_flight.connections} connections held open against a private llmq and simulator with a`);
+    console.log(`${report.in_flight.latency_ms} ms provider latency and worker concurrency ${report.in_flight.connections}, ${report.in_flight.duration_s} s each; × simulator = llmq's req/s over`);
+    console.log("the bare simulator's at the same connections and latency (the provider's own rate); peak RSS sampled every 0.25 s.");
   }
 
   const dir = join(REPO_ROOT, "load", "results");

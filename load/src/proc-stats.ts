@@ -67,3 +67,28 @@ export function machine(): Machine {
     load_avg: loadAvg,
   };
 }
+
+/**
+ * Samples the RSS of each named process every `everyMs` until stop(), which returns each one's peak in MB
+ * (null when never readable). Sampling is from /proc, so it costs the sampled processes nothing.
+ */
+export function sampleRss<K extends string>(pids: Record<K, number | undefined>, everyMs = 250): { stop(): Record<K, number | null> } {
+  const peak = {} as Record<K, number | null>;
+  const keys = Object.keys(pids) as K[];
+  const take = (): void => {
+    for (const k of keys) {
+      const mb = rssMb(pids[k]);
+      if (mb !== undefined) peak[k] = Math.max(peak[k] ?? 0, mb);
+      else peak[k] ??= null;
+    }
+  };
+  take();
+  const timer = setInterval(take, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      take();
+      return peak;
+    },
+  };
+}

@@ -17,6 +17,8 @@ export interface WrkRun {
   headers: Record<string, string>;
   env?: Record<string, string>;
   cwd: string;
+  /** wrk's per-request timeout (its default, 2 s, would count every answer of a 2 s provider as a timeout). */
+  timeoutS?: number;
 }
 
 /**
@@ -26,6 +28,7 @@ export interface WrkRun {
 export async function runWrk(run: WrkRun): Promise<LoadResult> {
   const threads = Math.max(1, Math.min(2, run.connections));
   const args = [`-t${threads}`, `-c${run.connections}`, `-d${run.durationS}s`, "--latency", "-s", run.script];
+  if (run.timeoutS !== undefined) args.push("--timeout", `${run.timeoutS}s`);
   for (const [name, value] of Object.entries(run.headers)) args.push("-H", `${name}: ${value}`);
   args.push(run.url);
   const child = spawn("wrk", args, { cwd: run.cwd, env: { ...processEnv(), ...run.env }, stdio: ["ignore", "pipe", "pipe"] });
