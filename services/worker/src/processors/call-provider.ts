@@ -6,13 +6,6 @@ import type { ProviderRequest, ProviderResponse } from "../providers/types.js";
 import type { ProcessorContext } from "./types.js";
 
 /**
- * One timed provider call, admitted by the capacity buckets first and counted in metrics. A call whose
- * capacity frees up within CAPACITY_HOLD_MS has it reserved and waits for its turn here. A job's first call
- * that would wait longer throws CapacityWaitError (the runner puts the job back in the queue until its turn
- * is near, no attempt spent, no slot held); a later call of the same attempt (a repair turn) waits here
- * instead, so the work already done is not thrown away.
- */
-/**
  * A reserved turn is taken this much late: the turn is computed on Redis's clock, the wait on Node's timers
  * (millisecond-rounded, and able to fire a little early against the wall clock), and the provider starts its
  * own clock when the request arrives. Arriving at the exact millisecond the bucket refills risks a 429;
@@ -20,6 +13,13 @@ import type { ProcessorContext } from "./types.js";
  */
 export const TURN_MARGIN_MS = 3;
 
+/**
+ * One timed provider call, admitted by the capacity buckets first and counted in metrics. A call whose
+ * capacity frees up within CAPACITY_HOLD_MS has it reserved and waits for its turn here. A job's first call
+ * that would wait longer throws CapacityWaitError (the runner puts the job back in the queue until its turn
+ * is near, no attempt spent, no slot held); a later call of the same attempt (a repair turn) waits here
+ * instead, so the work already done is not thrown away.
+ */
 export async function callProvider<T extends JobType>(ctx: ProcessorContext<T>, req: ProviderRequest): Promise<{ res: ProviderResponse; ms: number }> {
   const ticket = await admit(ctx, req);
   if (ticket.delayMs > 0) await sleep(ticket.delayMs + TURN_MARGIN_MS, undefined, { signal: ctx.signal });
@@ -34,7 +34,8 @@ export async function callProvider<T extends JobType>(ctx: ProcessorContext<T>, 
     return { res, ms };
   } catch (err) {
     const failure = classifyFailure(err, ctx.adapter.name);
-    if (failure.kind === "rate_limited") await ctx.capacity.gate.settleRateLimited(ctx.model, failure.rateLimit, failure.waitMs ?? DEFAULT_BLOCK_MS);
+    // Best effort: a Redis hiccup here must not turn the provider's 429 into another kind of failure.
+    if (failure.kind === "rate_limited") await ctx.capacity.gate.settleRateLimited(ctx.model, failure.rateLimit, failure.waitMs ?? DEFAULT_BLOCK_MS).catch(() => undefined);
     throw err;
   } finally {
     ctx.metrics.providerCall({ provider: ctx.adapter.name, model: ctx.model.id, durationMs: performance.now() - started, ok });
