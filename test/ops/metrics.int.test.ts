@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
@@ -98,6 +99,8 @@ describe("a worker's /metrics (WORKER_METRICS_PORT)", () => {
     expect(sample(m, "process_resident_memory_bytes", { service: "worker" })).toBeGreaterThan(0);
     expect(sample(m, "nodejs_eventloop_lag_p99_seconds", { service: "worker" })).toBeGreaterThanOrEqual(0);
     expectStandardNames(m, "worker");
+    // Which process this is: its BullMQ name, host and pid.
+    expect(sample(m, "llmq_worker_info", { worker: `${hostname()}:${worker.child.pid}`, version: "0.1.0" })).toBe(1);
 
     expect((await fetch(`${workerUrl}/livez`)).status).toBe(200);
     expect((await fetch(`${workerUrl}/jobs`)).status).toBe(404);

@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
 import { SchemaGuard, sha256Hex, type JobPayload } from "@llmq/shared";
 import { GUIDE, KEYS, eventually, startStack, unique, type Stack } from "./helpers.js";
@@ -393,7 +394,8 @@ describe("models, health, metrics", () => {
     expect(open.body).toEqual({ status: "ok" });
     const full = await s.request("/api/v1/health");
     expect(full.body).toMatchObject({ status: "ok", redis: "up", workers: 1, version: "0.1.0" });
-    expect(full.body.queues["jobs-openai"]).toEqual({ waiting: 0, active: 0, delayed: 0, failed: 0, workers: 1 });
+    // The worker is named by its host and pid (this test process runs it).
+    expect(full.body.queues["jobs-openai"]).toEqual({ waiting: 0, active: 0, delayed: 0, failed: 0, workers: 1, worker_names: [`${hostname()}:${process.pid}`] });
     expect(typeof full.body.uptime_s).toBe("number");
     expect((await s.request("/api/v1/health", { as: { raw: "wrong" } })).status).toBe(401);
   });

@@ -1,4 +1,4 @@
-export { createWorkerService, FORCE_CLOSE_MS, type WorkerService, type WorkerServiceDeps } from "./worker-service.js";
+export { createWorkerService, workerIdentity, FORCE_CLOSE_MS, type WorkerService, type WorkerServiceDeps } from "./worker-service.js";
 export { createJobProcessor, SHUTDOWN_REASON, DEFAULT_RATE_LIMIT_WAIT_MS, type JobReturn, type LlmqJob, type RunnerDeps } from "./job-runner.js";
 export { addBatchItemFinalWrites, finalize, INLINE_RECORD_MAX_BYTES, type FinalizeOptions } from "./finalize.js";
 export { backoffDelay, createBackoffStrategy, MAX_BACKOFF_MS, RetryableError } from "./backoff.js";

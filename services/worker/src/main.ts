@@ -1,7 +1,7 @@
 import { ConfigError, createLogger, loadConfig, PROVIDERS, redactRedisUrl, warnUnlessNoeviction } from "@llmq/shared";
 import { startMetricsServer, type MetricsServer } from "./metrics-server.js";
 import { createPromWorkerMetrics } from "./prom-metrics.js";
-import { createWorkerService, FORCE_CLOSE_MS } from "./worker-service.js";
+import { createWorkerService, FORCE_CLOSE_MS, workerIdentity } from "./worker-service.js";
 
 /** After the grace period and the hand-back window, what the last shutdown steps get before the process exits anyway. */
 const EXIT_MARGIN_MS = 5_000;
@@ -23,8 +23,9 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ service: "worker", level: config.logLevel });
   // WORKER_METRICS_PORT=0 (the default): no server, and the hook stays the no-op.
-  const prom = config.worker.metricsPort > 0 ? createPromWorkerMetrics() : undefined;
-  const service = createWorkerService({ config, logger, ...(prom && { metrics: prom.hook }) });
+  const identity = workerIdentity();
+  const prom = config.worker.metricsPort > 0 ? createPromWorkerMetrics({ identity: { name: identity, version: config.version } }) : undefined;
+  const service = createWorkerService({ config, logger, identity, ...(prom && { metrics: prom.hook }) });
   let metricsServer: MetricsServer | undefined;
 
   let stopping = false;
@@ -70,7 +71,7 @@ async function main(): Promise<void> {
     // Never the key: only whether the provider is live or simulated, and where it is reached.
     logger.info({ provider: name, mode: p.simulated ? "simulated" : "live", host: new URL(p.baseUrl).host, concurrency: p.concurrency, limits: p.limits }, `${name}: ${p.simulated ? "simulated" : "live"}`);
   }
-  logger.info({ redis: redactRedisUrl(config.redis.url), prefix: config.redis.prefix, version: config.version }, "worker started");
+  logger.info({ redis: redactRedisUrl(config.redis.url), prefix: config.redis.prefix, version: config.version, worker: identity }, "worker started");
 }
 
 main().catch((err: unknown) => {

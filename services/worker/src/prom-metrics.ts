@@ -15,7 +15,7 @@ export interface PromWorkerMetrics {
 const JOB_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const FAST_BUCKETS = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
-export function createPromWorkerMetrics(options: { defaultMetrics?: boolean } = {}): PromWorkerMetrics {
+export function createPromWorkerMetrics(options: { defaultMetrics?: boolean; identity?: { name: string; version: string } } = {}): PromWorkerMetrics {
   const registry = new Registry();
   // Standard process_*/nodejs_* names with service="worker" (the API's carry service="api").
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, labels: { service: "worker" } });
@@ -43,6 +43,12 @@ export function createPromWorkerMetrics(options: { defaultMetrics?: boolean } = 
   const waits = new Counter({ name: "llmq_capacity_waits_total", help: "Jobs put back to wait for capacity, by the limit that was short (backoff: a 429 holds the model back).", labelNames: ["provider", "model", "limit"], registers });
   const waitTime = new Histogram({ name: "llmq_capacity_wait_seconds", help: "Each wait for capacity: a reserved turn waited in the slot, or the time a job was put back for.", labelNames: ["provider", "model"], buckets: JOB_BUCKETS, registers });
   const rateLimited = new Counter({ name: "llmq_provider_rate_limited_total", help: "429 rate-limit answers received from providers.", labelNames: ["provider", "model"], registers });
+
+  if (options.identity !== undefined) {
+    // Which process this is, for dashboards that list workers: its BullMQ name (host:pid) and version.
+    const info = new Gauge({ name: "llmq_worker_info", help: "Always 1: this worker process's name in BullMQ (host:pid) and llmq's version.", labelNames: ["worker", "version"], registers });
+    info.set({ worker: options.identity.name, version: options.identity.version }, 1);
+  }
 
   const hook: WorkerMetrics = {
     jobOutcome(e) {

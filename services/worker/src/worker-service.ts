@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import {
@@ -50,6 +51,8 @@ export interface WorkerServiceDeps {
   providers?: readonly ProviderName[];
   /** Run a batch feeder for those queues (default true). */
   batchFeeder?: boolean;
+  /** This worker's name in BullMQ (jobs' `processedBy`, the queue's worker list, health): default `host:pid`. */
+  identity?: string;
 }
 
 export interface WorkerService {
@@ -99,7 +102,8 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
   let closing: Promise<CloseReport> | undefined;
   const workers = new Map<ProviderName, LlmqWorker>();
   const adapters = new Map<ProviderName, ProviderAdapter>();
-  const shared = { config, logger, registry, metrics, keys, guard, plans, redis, commands, isClosing: () => closing !== undefined };
+  const identity = deps.identity ?? workerIdentity();
+  const shared = { config, logger, registry, metrics, keys, guard, plans, redis, commands, identity, isClosing: () => closing !== undefined };
   for (const provider of deps.providers ?? PROVIDERS) {
     const { worker, adapter } = createProviderWorker(provider, shared);
     workers.set(provider, worker);
@@ -188,6 +192,7 @@ interface ProviderWorkerDeps extends Omit<RunnerDeps, "adapter" | "redis" | "log
   /** llmq's own commands: results, job state, batch steps. */
   commands: Redis;
   logger: Logger;
+  identity: string;
 }
 
 /** One provider queue's Worker and adapter. Not started (autorun: false). */
@@ -206,6 +211,7 @@ function createProviderWorker(provider: ProviderName, deps: ProviderWorkerDeps):
   worker = new LlmqWorker(queue, processor, {
     connection: redis,
     prefix: config.redis.prefix,
+    name: deps.identity,
     autorun: false,
     concurrency: config.providers[provider].concurrency,
     limiter: UNLIMITED,
@@ -222,6 +228,11 @@ function createProviderWorker(provider: ProviderName, deps: ProviderWorkerDeps):
       .catch((e: unknown) => log.error({ job_id: job.id, err: (e as Error).message }, "could not store a lost batch item"));
   });
   return { worker, adapter };
+}
+
+/** How a worker process is known to operators: its host and pid. */
+export function workerIdentity(): string {
+  return `${hostname()}:${process.pid}`;
 }
 
 /** True if `p` settled within `ms`. */

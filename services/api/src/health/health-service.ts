@@ -8,6 +8,8 @@ export interface QueueHealth {
   delayed: number;
   failed: number;
   workers: number;
+  /** Each worker's name in BullMQ (`host:pid` for llmq's workers), when Redis lists client names. */
+  worker_names: string[];
 }
 
 export interface HealthSnapshot {
@@ -52,8 +54,9 @@ export class HealthService {
       const per = await Promise.all(
         PROVIDERS.map(async (p) => {
           const q = this.queues[p];
-          const [counts, workers] = await Promise.all([q.getJobCounts("waiting", "active", "delayed", "failed"), q.getWorkersCount()]);
-          return [QUEUE_NAMES[p], { waiting: counts.waiting ?? 0, active: counts.active ?? 0, delayed: counts.delayed ?? 0, failed: counts.failed ?? 0, workers }] as const;
+          const [counts, clients] = await Promise.all([q.getJobCounts("waiting", "active", "delayed", "failed"), q.getWorkers()]);
+          const names = clients.map(workerName).filter((n): n is string => n !== undefined).sort();
+          return [QUEUE_NAMES[p], { waiting: counts.waiting ?? 0, active: counts.active ?? 0, delayed: counts.delayed ?? 0, failed: counts.failed ?? 0, workers: clients.length, worker_names: names }] as const;
         }),
       );
       const workers = Math.max(0, ...per.map(([, h]) => h.workers));
@@ -84,6 +87,13 @@ export class HealthService {
     });
     return out;
   }
+}
+
+/** A named BullMQ worker's connection is called `<queue client name>:w:<name>`. */
+function workerName(client: Record<string, string>): string | undefined {
+  const raw = client.rawname ?? "";
+  const at = raw.indexOf(":w:");
+  return at < 0 ? undefined : raw.slice(at + 3);
 }
 
 function down(): HealthSnapshot {

@@ -113,7 +113,10 @@ export const RESPONSE_SCHEMAS = {
         type: "object",
         additionalProperties: {
           type: "object",
-          properties: { waiting: { type: "integer" }, active: { type: "integer" }, delayed: { type: "integer" }, failed: { type: "integer" }, workers: { type: "integer" } },
+          properties: {
+            waiting: { type: "integer" }, active: { type: "integer" }, delayed: { type: "integer" }, failed: { type: "integer" }, workers: { type: "integer" },
+            worker_names: { type: "array", items: { type: "string" }, description: "Each worker's name in BullMQ: host:pid for llmq's workers." },
+          },
         },
       },
       workers: { type: "integer" },
