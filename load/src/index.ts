@@ -4,3 +4,4 @@ export { runWrk, hasWrk, type WrkRun } from "./wrk.js";
 export { runClosedLoop, type ClosedLoopRun, type LoopRequest } from "./closed-loop.js";
 export { percentile, type LoadResult } from "./load-result.js";
 export { formatTable, type TableRow } from "./table.js";
+export { cpuMs, machine, type Machine } from "./proc-stats.js";

@@ -1,4 +1,5 @@
-// Scaling bench: do two worker processes drain slow jobs about twice as fast as one?
+// Scaling check: do two worker processes drain slow jobs about twice as fast as one? scale.int.test.ts runs it;
+// `npm run bench:scale` is scale-batch-bench.ts (a batch through the API, 1 → 2 → 4 workers).
 //
 //   npm run build && node test/ops/scale-bench.ts [--jobs 300] [--concurrency 10] [--latency 100] [--workers 1,2]
 //                                                 [--warmup 100] [--via npm|node]
