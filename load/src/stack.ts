@@ -51,7 +51,6 @@ interface Child {
   name: ServiceName;
   proc: ChildProcess;
   output: string[];
-  exited: Promise<void>;
 }
 
 export function servicePath(name: ServiceName): string {
@@ -84,26 +83,27 @@ function startChild(name: ServiceName, env: Record<string, string | undefined>):
   };
   proc.stdout?.on("data", keep);
   proc.stderr?.on("data", keep);
-  const exited = new Promise<void>((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) resolve();
-    else proc.once("exit", () => resolve());
-  });
-  return { name, proc, output, exited };
+  return { name, proc, output };
 }
 
 function alive(child: Child): boolean {
   return child.proc.exitCode === null && child.proc.signalCode === null;
 }
 
-async function stopChild(child: Child, graceMs: number): Promise<void> {
-  if (!alive(child)) return;
-  child.proc.kill("SIGTERM");
-  const timer = setTimeout(() => {
-    if (alive(child)) child.proc.kill("SIGKILL");
-  }, graceMs);
-  await child.exited;
-  clearTimeout(timer);
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process has exited. */
+export function terminate(proc: ChildProcess, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+    const timer = setTimeout(() => proc.kill("SIGKILL"), graceMs);
+    proc.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    proc.kill("SIGTERM");
+  });
 }
+
+
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -169,7 +169,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     stopped ??= (async () => {
       // The API first (no new jobs), then the worker (finishes what it holds), then the simulator.
       for (const name of ["api", "worker", "simulator"] as const) {
-        await Promise.all(children.filter((c) => c.name === name).map((c) => stopChild(c, 15_000)));
+        await Promise.all(children.filter((c) => c.name === name).map((c) => terminate(c.proc, 15_000)));
       }
       return deletePrefixKeys(options.redisUrl, prefix);
     })();

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { processEnv } from "@llmq/shared";
-import { deletePrefixKeys, freePort, REPO_ROOT } from "../stack.js";
+import { deletePrefixKeys, freePort, REPO_ROOT, terminate } from "../stack.js";
 import type { PlainDrainFigures } from "./plain-drain.js";
 
 /**
@@ -23,20 +23,7 @@ export async function startBaseline(opts: { redisUrl: string; simulatorUrl: stri
   const procs: ChildProcess[] = ["api", "worker"].map((role) => spawn(process.execPath, [script, role], { cwd: REPO_ROOT, env, stdio: "ignore" }));
   const url = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<number> => {
-    await Promise.all(
-      procs.map(
-        (p) =>
-          new Promise<void>((resolve) => {
-            if (p.exitCode !== null || p.signalCode !== null) return resolve();
-            const t = setTimeout(() => p.kill("SIGKILL"), 10_000);
-            p.once("exit", () => {
-              clearTimeout(t);
-              resolve();
-            });
-            p.kill("SIGTERM");
-          }),
-      ),
-    );
+    await Promise.all(procs.map((p) => terminate(p, 10_000)));
     return deletePrefixKeys(opts.redisUrl, opts.prefix);
   };
   const deadline = Date.now() + 30_000;

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { processEnv } from "@llmq/shared";
-import { freePort, REPO_ROOT } from "../stack.js";
+import { freePort, REPO_ROOT, terminate } from "../stack.js";
 
 /**
  * The Portkey AI gateway (npm `@portkey-ai/gateway`, a dev dependency of load/), the stateless proxy a user
@@ -37,16 +37,7 @@ export async function startPortkey(simulatorUrl: string): Promise<PortkeyGateway
   proc.stderr.setEncoding("utf8").on("data", (s: string) => (err = (err + s).slice(-4000)));
   const url = `http://127.0.0.1:${port}`;
   const headers = { "x-portkey-provider": "openai", "x-portkey-custom-host": `${simulatorUrl}/v1`, Authorization: "Bearer bench", "Content-Type": "application/json" };
-  const stop = (): Promise<void> =>
-    new Promise<void>((resolve) => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-      const t = setTimeout(() => proc.kill("SIGKILL"), 5000);
-      proc.once("exit", () => {
-        clearTimeout(t);
-        resolve();
-      });
-      proc.kill("SIGTERM");
-    });
+  const stop = (): Promise<void> => terminate(proc, 5000);
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
