@@ -23,6 +23,7 @@ import { SchemaService } from "./schemas/schema-service.js";
 import { SchemaStore } from "./schemas/schema-store.js";
 import { mountSchemaRoutes } from "./schemas/schema-routes.js";
 import { mountBatches } from "./batches/index.js";
+import { mountCompat, type StreamReader } from "./compat/index.js";
 
 export interface AppDeps {
   config: Config;
@@ -31,6 +32,8 @@ export interface AppDeps {
   redis: Redis;
   queues: JobQueues;
   waiter: ResultWaiter;
+  /** Reads streamed jobs' pieces for the /v1 routes (one blocking connection, opened on first use). */
+  streams: StreamReader;
   models: ModelRegistry;
   schemaGuard: SchemaGuard;
   metrics: ApiMetrics;
@@ -61,6 +64,7 @@ export function createApp(deps: AppDeps): Express {
   mountMetricsRoutes(open, metrics);
   app.use(open);
   mountAdminDashboard(app, deps.queues, config.api.adminKeyHash);
+  mountCompat(app, { config, logger, redis, keys, auth, jobs, planner, waiter: deps.waiter, streams: deps.streams, metrics, models: deps.models });
   app.use("/api/v1", auth.require);
 
   // The job routes first: they are the hot path. Bodies are parsed by the POST routes only.

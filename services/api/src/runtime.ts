@@ -12,6 +12,7 @@ import type { AppDeps } from "./app.js";
 import { closeJobQueues, createJobQueues } from "./jobs/job-queues.js";
 import { throttledWarn } from "./log-throttle.js";
 import { ResultWaiter } from "./jobs/result-waiter.js";
+import { StreamReader } from "./compat/stream-reader.js";
 import { createApiMetrics } from "./metrics/api-metrics.js";
 import { registerQueueMetrics } from "./metrics/queue-metrics.js";
 
@@ -38,6 +39,11 @@ export function createApiRuntime(config: Config, logger: Logger, options: { defa
   const metrics = createApiMetrics(options);
   const waiter = new ResultWaiter(subscriber, redis, createKeys(config.redis.prefix), logger, (n) => metrics.syncWaiters.set(n));
   const queues = createJobQueues(redis, config, logger);
+  const streams = new StreamReader(() => {
+    const conn = createWorkerConnection(config.redis.url, { connectionName: "llmq-api-streams" });
+    conn.on("error", throttledWarn(logger, "redis stream reader error"));
+    return conn;
+  }, redis, logger);
   registerQueueMetrics(metrics.registry, queues);
   const deps: AppDeps = {
     config,
@@ -45,6 +51,7 @@ export function createApiRuntime(config: Config, logger: Logger, options: { defa
     redis,
     queues,
     waiter,
+    streams,
     models: ModelRegistry.load(config.modelsFile),
     schemaGuard: new SchemaGuard(config.schema),
     metrics,
@@ -65,6 +72,7 @@ export function createApiRuntime(config: Config, logger: Logger, options: { defa
     close() {
       closing ??= (async () => {
         waiter.close();
+        streams.close();
         await closeJobQueues(queues).catch(() => undefined);
         await closeQuietly(subscriber);
         await closeQuietly(redis);

@@ -1,5 +1,5 @@
 import { DelayedError, UnrecoverableError, Worker } from "bullmq";
-import { AppError, type ErrorCode, type FinalJobRecord, type JobResult, type JobType } from "@llmq/shared";
+import { AppError, STREAM_TTL_S, type ErrorCode, type FinalJobRecord, type JobResult, type JobType } from "@llmq/shared";
 import { RetryableError } from "./backoff.js";
 import { startBatchItem, type StartGate } from "./batches/batch-item.js";
 import { finalize, type FinalizeOptions } from "./finalize.js";
@@ -9,6 +9,7 @@ import { PROCESSORS } from "./processors/index.js";
 import type { Processor, ProcessorContext, ProcessorOutput } from "./processors/types.js";
 import { CapacityWaitError, DEFAULT_BLOCK_MS } from "./capacity/capacity-gate.js";
 import { classifyFailure } from "./providers/classify.js";
+import { StreamSink } from "./streaming/stream-sink.js";
 
 /**
  * The BullMQ processor for one provider queue. Invariants:
@@ -63,8 +64,9 @@ async function complete(run: JobRun): Promise<JobReturn> {
   if (model === undefined || model.provider !== deps.adapter.name) {
     throw new AppError("UNKNOWN_MODEL", `model "${payload.model}" is not served by the ${deps.adapter.name} queue`);
   }
-  const ctx = { payload, model, adapter: deps.adapter, guard: deps.guard, plans: deps.plans, config: deps.config, metrics: deps.metrics, signal: run.signal ?? NEVER, capacity: { gate: deps.capacity, admitted: 0 } };
-  const out = await runProcessor(payload.type, ctx as ProcessorContext<JobType>);
+  const stream = payload.type === "chat" && payload.stream === true ? new StreamSink(deps.redis, deps.keys.stream(run.id), run.attempt, STREAM_TTL_S, deps.logger) : undefined;
+  const ctx = { payload, model, adapter: deps.adapter, guard: deps.guard, plans: deps.plans, config: deps.config, metrics: deps.metrics, signal: run.signal ?? NEVER, capacity: { gate: deps.capacity, admitted: 0 }, stream };
+  const out = await runProcessor(payload.type, ctx as ProcessorContext<JobType>).finally(() => stream?.flush());
   const finishedAt = Date.now();
   const result = {
     id: run.id,

@@ -1,3 +1,4 @@
+import type { ChatPayload, ChatResultFields } from "./chat.js";
 import type { ProviderName } from "./providers.js";
 
 /**
@@ -5,7 +6,7 @@ import type { ProviderName } from "./providers.js";
  * stores. Both sides are typed from this one map, so an unknown job type or a missing processor is a
  * compile error.
  */
-export const JOB_TYPES = ["structured", "unstructured", "conversation"] as const;
+export const JOB_TYPES = ["structured", "unstructured", "conversation", "chat"] as const;
 export type JobType = (typeof JOB_TYPES)[number];
 
 export type Role = "system" | "user" | "assistant";
@@ -57,6 +58,7 @@ export interface JobPayloads {
   structured: StructuredPayload;
   unstructured: UnstructuredPayload;
   conversation: ConversationPayload;
+  chat: ChatPayload;
 }
 export type JobPayload = JobPayloads[JobType];
 
@@ -103,9 +105,14 @@ export interface ConversationResult extends ResultBase {
   context: { messages_in: number; messages_sent: number; truncated: number };
 }
 
+export interface ChatResult extends ResultBase, ChatResultFields {
+  type: "chat";
+}
+
 export interface JobResults {
   structured: StructuredResult;
   unstructured: UnstructuredResult;
   conversation: ConversationResult;
+  chat: ChatResult;
 }
 export type JobResult = JobResults[JobType];

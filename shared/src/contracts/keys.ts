@@ -6,6 +6,8 @@ export interface Keys {
   readonly prefix: string;
   /** FinalJobRecord JSON, TTL RESULT_TTL_S. */
   result(jobId: string): string;
+  /** A streamed job's pieces (Redis Stream), TTL STREAM_TTL_S (contracts/chat.ts). */
+  stream(jobId: string): string;
   /** Pub/sub channel: the id of every job that reached a final state. */
   doneChannel(): string;
   /** Worker-side retry bookkeeping of a job that did not finish on its first try (first start, 429 count). */
@@ -30,6 +32,7 @@ export function createKeys(prefix: string): Keys {
   return {
     prefix: p,
     result: (id) => `${p}:result:${id}`,
+    stream: (id) => `${p}:stream:${id}`,
     doneChannel: () => `${p}:events:done`,
     jobState: (id) => `${p}:jobstate:${id}`,
     idempotency: (owner, key) => `${p}:idem:${owner}:${key}`,

@@ -6,6 +6,8 @@
  * the model's maximum, context window) are checked by the API after these. No `$ref`s: each schema stands alone,
  * both for ajv and inside the OpenAPI document (where `#/...` would resolve against the document's root).
  */
+import { OPENAI_CHAT_REQUEST_SCHEMA } from "./compat-schemas.js";
+
 export type JsonSchema = Readonly<Record<string, unknown>>;
 
 export const CHAT_MESSAGE_SCHEMA = {
@@ -106,7 +108,8 @@ export interface SchemaRegistrationBody {
 }
 
 /**
- * One item of a batch: `body` is the body of the route `type` names, checked against that route's schema
+ * One item of a batch: `body` is the body of the route `type` names (`chat`: an OpenAI Chat Completions body,
+ * as POST /v1/chat/completions takes it), checked against that route's schema
  * (the `allOf` below), so a batch item is refused exactly where a single request would be.
  */
 export const BATCH_ITEM_SCHEMA = {
@@ -116,13 +119,14 @@ export const BATCH_ITEM_SCHEMA = {
   additionalProperties: false,
   properties: {
     custom_id: { type: "string", minLength: 1, maxLength: 200, description: "The caller's id for this item; unique within the batch, repeated on its result line." },
-    type: { type: "string", enum: ["structured", "unstructured", "conversation"], description: "Which route's body `body` is." },
-    body: { type: "object", description: "The request body of POST /api/v1/{type}." },
+    type: { type: "string", enum: ["structured", "unstructured", "conversation", "chat"], description: "Which route's body `body` is." },
+    body: { type: "object", description: "The request body of POST /api/v1/{type}, or for `chat` of POST /v1/chat/completions." },
   },
   allOf: [
     { if: { properties: { type: { const: "unstructured" } } }, then: { properties: { body: UNSTRUCTURED_REQUEST_SCHEMA } } },
     { if: { properties: { type: { const: "structured" } } }, then: { properties: { body: STRUCTURED_REQUEST_SCHEMA } } },
     { if: { properties: { type: { const: "conversation" } } }, then: { properties: { body: CONVERSATION_REQUEST_SCHEMA } } },
+    { if: { properties: { type: { const: "chat" } } }, then: { properties: { body: OPENAI_CHAT_REQUEST_SCHEMA } } },
   ],
 } as const satisfies JsonSchema;
 
@@ -148,7 +152,7 @@ export const BATCH_REQUEST_SCHEMA = {
 
 export interface BatchItemBody {
   custom_id: string;
-  type: "structured" | "unstructured" | "conversation";
+  type: "structured" | "unstructured" | "conversation" | "chat";
   body: JobRequestBody;
 }
 

@@ -26,6 +26,8 @@ export const ERROR_STATUS = {
   QUEUE_UNAVAILABLE: 503,
   PROVIDER_NOT_CONFIGURED: 503,
   PROVIDER_TIMEOUT: 504,
+  /** A request that waits for its answer (the /v1 routes) reached MAX_WAIT_S: the job goes on, pollable by id. */
+  RESULT_TIMEOUT: 504,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

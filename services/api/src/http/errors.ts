@@ -28,7 +28,7 @@ export function notFoundHandler(req: Request): never {
   throw new AppError("NOT_FOUND", `no route ${req.method} ${req.path.slice(0, 200)}`);
 }
 
-function toAppError(err: unknown, redis: Redis, bodyLimitBytes: number): AppError {
+export function toAppError(err: unknown, redis: Redis, bodyLimitBytes: number): AppError {
   if (isAppError(err)) return err;
   const e = err as { type?: string; status?: number; message?: string } | undefined;
   switch (e?.type) {

@@ -1,6 +1,8 @@
 import {
   AppError,
+  ANTHROPIC_MESSAGES_REQUEST_SCHEMA,
   JOB_REQUEST_SCHEMAS,
+  OPENAI_CHAT_REQUEST_SCHEMA,
   compileRequestValidator,
   hashJson,
   tokensWithin,
@@ -10,12 +12,16 @@ import {
   type JobRequestBody,
   type JobType,
   type ModelInfo,
+  type AnthropicMessagesBody,
+  type ChatPayload,
   type ModelRegistry,
+  type OpenAIChatBody,
   type RequestValidator,
   type SchemaGuard,
 } from "@llmq/shared";
 import { invalidBody } from "../http/body.js";
 import type { SchemaService } from "../schemas/schema-service.js";
+import { fromAnthropicMessages, fromOpenAIChat, type ChatParts } from "../compat/chat-request.js";
 
 /**
  * Turns a request body into a job payload, or refuses it. Checks, cheapest first: the body against the route's
@@ -40,6 +46,7 @@ export interface RequestContext {
 
 export class JobRequestPlanner {
   private readonly validators: Record<JobType, RequestValidator>;
+  private readonly anthropicValidator: RequestValidator;
 
   constructor(
     private readonly config: Config,
@@ -51,10 +58,13 @@ export class JobRequestPlanner {
       unstructured: compileRequestValidator(JOB_REQUEST_SCHEMAS.unstructured),
       structured: compileRequestValidator(JOB_REQUEST_SCHEMAS.structured),
       conversation: compileRequestValidator(JOB_REQUEST_SCHEMAS.conversation),
+      chat: compileRequestValidator(OPENAI_CHAT_REQUEST_SCHEMA),
     };
+    this.anthropicValidator = compileRequestValidator(ANTHROPIC_MESSAGES_REQUEST_SCHEMA);
   }
 
   async plan(type: JobType, raw: unknown, ctx: RequestContext): Promise<PlannedJob> {
+    if (type === "chat") return this.planChat("openai", raw, ctx);
     const issues = this.validators[type](raw);
     if (issues !== undefined) throw invalidBody(issues);
     const body = raw as JobRequestBody;
@@ -74,14 +84,14 @@ export class JobRequestPlanner {
       ...(body.temperature !== undefined && { temperature: body.temperature }),
     };
 
-    let payload: JobPayload;
+    let payload: Exclude<JobPayload, ChatPayload>;
     if (type === "structured") {
       const { schema, hash } = await this.schema(body, ctx.owner);
       payload = { type, ...envelope, messages, ...(body.system !== undefined && { system: body.system }), schema, schema_hash: hash };
     } else if (type === "unstructured") {
       payload = { type, ...envelope, messages, ...(body.system !== undefined && { system: body.system }) };
     } else {
-      payload = { type, ...envelope, messages };
+      payload = { type: "conversation", ...envelope, messages };
     }
     this.checkContext(payload, model);
 
@@ -90,7 +100,50 @@ export class JobRequestPlanner {
     return planned;
   }
 
-  private model(body: JobRequestBody, type: JobType): ModelInfo {
+  /**
+   * A `chat` job from an OpenAI Chat Completions body (also a `chat` batch item's body) or an Anthropic Messages
+   * body: the same checks as the other job types (model, max_tokens, messages count, the schema of a JSON
+   * format through the SchemaGuard, the context window), on the neutral request both parse into.
+   */
+  async planChat(dialect: ChatParts["dialect"], raw: unknown, ctx: RequestContext): Promise<PlannedJob & { parts: ChatParts }> {
+    const issues = (dialect === "openai" ? this.validators.chat : this.anthropicValidator)(raw);
+    if (issues !== undefined) throw invalidBody(issues);
+    const parts = dialect === "openai" ? fromOpenAIChat(raw as OpenAIChatBody) : fromAnthropicMessages(raw as AnthropicMessagesBody);
+    const model = this.model({ model: parts.model, ...(parts.maxTokens !== undefined && { max_tokens: parts.maxTokens }) }, "chat");
+    if (parts.messages.length > this.config.api.maxMessages) {
+      throw fieldError("/messages", `has ${parts.messages.length} messages; the limit is ${this.config.api.maxMessages}`);
+    }
+    const payload: ChatPayload = {
+      type: "chat",
+      model: model.id,
+      provider: model.provider,
+      owner: ctx.owner,
+      request_id: ctx.requestId,
+      created_at: ctx.now,
+      messages: parts.messages,
+      ...(parts.maxTokens !== undefined && { max_tokens: parts.maxTokens }),
+      ...(parts.temperature !== undefined && { temperature: parts.temperature }),
+      ...(parts.topP !== undefined && { top_p: parts.topP }),
+      ...(parts.stop !== undefined && { stop: parts.stop }),
+      ...(parts.tools !== undefined && { tools: parts.tools }),
+      ...(parts.toolChoice !== undefined && { tool_choice: parts.toolChoice }),
+      ...(parts.stream && { stream: true }),
+    };
+    const f = parts.format;
+    if (f.type === "json_object") payload.format = { type: "json_object" };
+    else if (f.type === "json_schema") {
+      const { schema, hash } = this.guard.check(f.schema);
+      payload.format = { type: "json_schema", name: f.name, schema, strict: f.strict, schema_hash: hash };
+    }
+    const counted: ChatMessage[] = parts.messages.map((m) => ({
+      role: m.role === "tool" ? "user" : m.role,
+      content: m.tool_calls === undefined ? m.content : `${m.content}${JSON.stringify(m.tool_calls)}`,
+    }));
+    this.checkTokens(counted, model, payload.max_tokens);
+    return { type: "chat", model, payload, parts };
+  }
+
+  private model(body: Pick<JobRequestBody, "model" | "max_tokens">, type: JobType): ModelInfo {
     const model = this.models.get(body.model);
     if (model === undefined) {
       throw new AppError("UNKNOWN_MODEL", `unknown model "${body.model.slice(0, 100)}"; GET /api/v1/models lists the valid ids`, { details: { valid_models: this.models.ids } });
@@ -117,18 +170,22 @@ export class JobRequestPlanner {
    * The prompt plus the room asked for the answer must fit the model's window. A conversation only needs
    * its system messages and last turn to fit: the worker drops the oldest other turns.
    */
-  private checkContext(payload: JobPayload, model: ModelInfo): void {
-    const limit = model.context_window - (payload.max_tokens ?? 0);
+  private checkContext(payload: Exclude<JobPayload, ChatPayload>, model: ModelInfo): void {
     let counted: ChatMessage[] = payload.messages;
     if (payload.type === "conversation") {
       counted = payload.messages.filter((m, i) => m.role === "system" || i === payload.messages.length - 1);
     } else if (payload.system !== undefined) {
       counted = [{ role: "system", content: payload.system }, ...payload.messages];
     }
+    this.checkTokens(counted, model, payload.max_tokens);
+  }
+
+  private checkTokens(counted: ChatMessage[], model: ModelInfo, maxTokens: number | undefined): void {
+    const limit = model.context_window - (maxTokens ?? 0);
     const { tokens, fits } = tokensWithin(counted, limit, model.tokenizer);
     if (!fits) {
-      throw new AppError("CONTEXT_LENGTH_EXCEEDED", `the prompt is ${tokens} tokens; ${model.id} fits ${limit} with max_tokens ${payload.max_tokens ?? 0}`, {
-        details: { prompt_tokens: tokens, context_window: model.context_window, max_tokens: payload.max_tokens ?? null, model: model.id },
+      throw new AppError("CONTEXT_LENGTH_EXCEEDED", `the prompt is ${tokens} tokens; ${model.id} fits ${limit} with max_tokens ${maxTokens ?? 0}`, {
+        details: { prompt_tokens: tokens, context_window: model.context_window, max_tokens: maxTokens ?? null, model: model.id },
       });
     }
   }

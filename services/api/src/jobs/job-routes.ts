@@ -63,7 +63,7 @@ function sendAnswer(res: Response, answer: JobAnswer): void {
 }
 
 /** A failed or cancelled job as the error the contract gives it (422, 502, 429, …), naming the job. */
-function recordError(record: FinalJobRecord): AppError {
+export function recordError(record: FinalJobRecord): AppError {
   if (record.status === "cancelled") return new AppError("JOB_CANCELLED", `job ${record.id} was cancelled`, { details: { job_id: record.id } });
   const stored = AppError.fromBody(record.error ?? { code: "INTERNAL", message: "the job failed" });
   // A provider that kept answering 429 until the job gave up: the client is told when a new try makes sense.
@@ -84,7 +84,7 @@ function apiTiming(res: Response): string {
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
-function idempotencyKey(req: Request): string | undefined {
+export function idempotencyKey(req: Request): string | undefined {
   const key = req.headers["idempotency-key"];
   if (key === undefined) return undefined;
   if (typeof key !== "string" || !IDEMPOTENCY_KEY.test(key)) {

@@ -4,7 +4,7 @@ import { AppError, PROVIDERS, hashJson, sha256Hex, type Config, type FinalJobRec
 import { queueUnavailable } from "../http/errors.js";
 import type { ApiMetrics } from "../metrics/api-metrics.js";
 import type { JobQueue, JobQueues } from "./job-queues.js";
-import type { JobRequestPlanner } from "./job-request.js";
+import type { JobRequestPlanner, PlannedJob } from "./job-request.js";
 import type { JobStore } from "./job-store.js";
 import { queuedView, viewFromQueue, viewFromRecord, type JobView } from "./job-view.js";
 import type { PendingWait, ResultWaiter } from "./result-waiter.js";
@@ -27,6 +27,10 @@ export interface SubmitOptions {
   idempotencyKey: string | undefined;
   /** Called with a function that ends the wait early; the route calls it when the client goes away. */
   onAbort(cancel: () => void): void;
+  /** Plans the body instead of the planner's route schema (the /v1 routes: OpenAI or Anthropic bodies). */
+  plan?: (ctx: { owner: string; requestId: string; now: number }) => Promise<PlannedJob>;
+  /** Called once the job is in its queue (or found, for an idempotent replay), before the wait. */
+  onEnqueued?: (jobId: string) => void;
 }
 
 type Found = { record: FinalJobRecord } | { view: JobView; job: QueuedJob };
@@ -47,7 +51,8 @@ export class JobService {
 
   async submit(type: JobType, body: unknown, opts: SubmitOptions): Promise<JobAnswer> {
     const now = Date.now();
-    const planned = await this.planner.plan(type, body, { owner: opts.owner, requestId: opts.requestId, now });
+    const ctx = { owner: opts.owner, requestId: opts.requestId, now };
+    const planned = opts.plan === undefined ? await this.planner.plan(type, body, ctx) : await opts.plan(ctx);
     this.assertRedis(opts.waitMs > 0);
     if (this.config.api.rateLimitPerMin > 0) await this.enforceRateLimit(opts.owner, now);
 
@@ -75,6 +80,7 @@ export class JobService {
       throw err;
     }
     this.metrics.enqueued.inc({ type, provider: planned.model.provider });
+    opts.onEnqueued?.(jobId);
     if (pending === undefined) return { kind: "accepted", view: queuedView(jobId, type, now), replayed: false };
     opts.onAbort(pending.cancel);
     return this.settle(jobId, type, opts.owner, pending, now, false);
@@ -165,6 +171,7 @@ export class JobService {
       pending?.cancel();
       throw new AppError("NOT_FOUND", `the job this Idempotency-Key names (${id}) no longer exists: its result has expired`, { details: { job_id: id } });
     }
+    opts.onEnqueued?.(id);
     if (pending === undefined) return { kind: "accepted", view: found?.view ?? queuedView(id, type, now), replayed: true };
     opts.onAbort(pending.cancel);
     return this.settle(id, type, opts.owner, pending, now, true);

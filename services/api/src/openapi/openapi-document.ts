@@ -1,6 +1,7 @@
 import { ERROR_STATUS, JOB_REQUEST_SCHEMAS, SCHEMA_REGISTRATION_SCHEMA, type Config } from "@llmq/shared";
 import { RESPONSE_SCHEMAS } from "./response-schemas.js";
 import { batchOpenApi } from "../batches/batch-openapi.js";
+import { compatOpenApi } from "../compat/compat-openapi.js";
 
 /**
  * The OpenAPI 3.1 document. Request bodies are the very objects the routes validate with (from
@@ -162,6 +163,7 @@ export function buildOpenApiDocument(config: Pick<Config, "version">): Record<st
     },
   };
   const batches = batchOpenApi({ ref, json, errors, keyed });
+  const compat = compatOpenApi({ ref, json, errors, keyed });
   return {
     openapi: "3.1.0",
     jsonSchemaDialect: "https://json-schema.org/draft/2020-12/schema",
@@ -175,7 +177,7 @@ export function buildOpenApiDocument(config: Pick<Config, "version">): Record<st
     },
     servers: [{ url: "/" }],
     security: keyed,
-    paths: { ...paths, ...batches.paths },
+    paths: { ...paths, ...batches.paths, ...compat.paths },
     components: {
       securitySchemes: {
         apiKey: { type: "apiKey", in: "header", name: "X-API-Key" },

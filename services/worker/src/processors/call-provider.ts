@@ -3,6 +3,7 @@ import type { JobType, Usage } from "@llmq/shared";
 import { CapacityWaitError, DEFAULT_BLOCK_MS, type Ticket } from "../capacity/capacity-gate.js";
 import { classifyFailure } from "../providers/classify.js";
 import type { ProviderRequest, ProviderResponse } from "../providers/types.js";
+import type { StreamSink } from "../streaming/stream-sink.js";
 import type { ProcessorContext } from "./types.js";
 
 /**
@@ -20,13 +21,13 @@ export const TURN_MARGIN_MS = 3;
  * is near, no attempt spent, no slot held); a later call of the same attempt (a repair turn) waits here
  * instead, so the work already done is not thrown away.
  */
-export async function callProvider<T extends JobType>(ctx: ProcessorContext<T>, req: ProviderRequest): Promise<{ res: ProviderResponse; ms: number }> {
+export async function callProvider<T extends JobType>(ctx: ProcessorContext<T>, req: ProviderRequest, stream?: StreamSink): Promise<{ res: ProviderResponse; ms: number }> {
   const ticket = await admit(ctx, req);
   if (ticket.delayMs > 0) await sleep(ticket.delayMs + TURN_MARGIN_MS, undefined, { signal: ctx.signal });
   const started = performance.now();
   let ok = false;
   try {
-    const res = await ctx.adapter.call(req, ctx.signal);
+    const res = stream === undefined ? await ctx.adapter.call(req, ctx.signal) : await ctx.adapter.stream(req, ctx.signal, (d) => stream.push(d));
     ok = true;
     const ms = performance.now() - started;
     ctx.capacity.gate.settleAnswerQuietly(ticket, res, ms);

@@ -1,4 +1,5 @@
 import type { JobType } from "@llmq/shared";
+import { processChat } from "./chat.js";
 import { processConversation } from "./conversation.js";
 import { processStructured } from "./structured.js";
 import type { Processor } from "./types.js";
@@ -9,4 +10,5 @@ export const PROCESSORS: { [T in JobType]: Processor<T> } = {
   structured: processStructured,
   unstructured: processUnstructured,
   conversation: processConversation,
+  chat: processChat,
 };

@@ -48,7 +48,7 @@ export const processStructured: Processor<"structured"> = async (ctx) => {
     providerMs += ms;
 
     const t1 = performance.now();
-    const checked = check(res.content, plan, payload.schema, validate);
+    const checked = checkOutput(res.content, plan, payload.schema, validate);
     validateMs += performance.now() - t1;
     if (checked.ok) {
       ctx.metrics.repairs({ provider: ctx.adapter.name, model: model.id, count: repairs });
@@ -64,7 +64,8 @@ export const processStructured: Processor<"structured"> = async (ctx) => {
   }
 };
 
-function check(raw: string, plan: StructuredPlan, schema: ProcessorContext<"structured">["payload"]["schema"], validate: (v: unknown) => SchemaIssue[]): Checked {
+/** Parses, unwraps and validates one answer against the client's original schema. */
+export function checkOutput(raw: string, plan: StructuredPlan, schema: ProcessorContext<"structured">["payload"]["schema"], validate: (v: unknown) => SchemaIssue[]): Checked {
   const parsed = parseJsonOutput(raw);
   if (!parsed.ok) return parsed;
   let value = fromObjectRoot(parsed.value, plan.wrapKey);

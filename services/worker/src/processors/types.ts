@@ -3,6 +3,7 @@ import type { CapacityGate } from "../capacity/capacity-gate.js";
 import type { WorkerMetrics } from "../metrics.js";
 import type { ProviderAdapter } from "../providers/types.js";
 import type { StructuredPlans } from "../structured/structured-plan.js";
+import type { StreamSink } from "../streaming/stream-sink.js";
 
 /**
  * A processor turns one job's payload into its result fields. It never sees BullMQ, Redis or an HTTP
@@ -20,6 +21,8 @@ export interface ProcessorContext<T extends JobType> {
   signal: AbortSignal;
   /** The provider's capacity buckets, and how many calls this attempt has had admitted. */
   capacity: { gate: CapacityGate; admitted: number };
+  /** Set for a streamed chat job: where the answer's pieces go as they arrive. */
+  stream?: StreamSink | undefined;
 }
 
 type CommonResultKey = "id" | "type" | "model" | "provider" | "simulated" | "finish_reason" | "usage" | "attempts" | "repairs" | "cached" | "timings";

@@ -1,4 +1,4 @@
-import type { FinishReason, Usage } from "@llmq/shared";
+import type { ChatTurn, FinishReason, StreamDelta, ToolCall, ToolChoice, Usage } from "@llmq/shared";
 import { OUTPUT_NAME, type ProviderRequest, type ProviderResponse } from "./types.js";
 
 /**
@@ -8,21 +8,31 @@ import { OUTPUT_NAME, type ProviderRequest, type ProviderResponse } from "./type
  * - Groq:   https://console.groq.com/docs/api-reference#chat-create
  * The wire types below are the subset llmq sends and reads; they stay inside `providers/`.
  */
-interface WireMessage {
-  role: "system" | "user" | "assistant";
-  content: string;
+type WireMessage =
+  | { role: "system" | "user"; content: string }
+  | { role: "assistant"; content: string | null; tool_calls?: WireToolCall[] }
+  | { role: "tool"; content: string; tool_call_id: string };
+
+interface WireToolCall {
+  id: string;
+  type: "function";
+  function: { name: string; arguments: string };
 }
+
+type WireToolChoice = "auto" | "none" | "required" | { type: "function"; function: { name: string } };
 
 export interface ChatCompletionsBody {
   model: string;
   messages: WireMessage[];
   max_completion_tokens: number;
   temperature?: number;
+  top_p?: number;
+  stop?: string[];
   response_format?:
     | { type: "json_object" }
     | { type: "json_schema"; json_schema: { name: string; schema: Record<string, unknown>; strict: boolean } };
-  tools?: Array<{ type: "function"; function: { name: string; description: string; parameters: Record<string, unknown> } }>;
-  tool_choice?: { type: "function"; function: { name: string } };
+  tools?: Array<{ type: "function"; function: { name: string; description?: string; parameters: Record<string, unknown>; strict?: boolean } }>;
+  tool_choice?: WireToolChoice;
 }
 
 /** The fields llmq reads from a chat completion; both SDKs' `ChatCompletion` types fit it. */
@@ -32,7 +42,7 @@ export interface ChatCompletionsResult {
     message: {
       content: string | null;
       refusal?: string | null;
-      tool_calls?: Array<{ type: string; function?: { name: string; arguments: string } }> | null;
+      tool_calls?: Array<{ id?: string; type: string; function?: { name: string; arguments: string } }> | null;
     };
   }>;
   usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | null;
@@ -53,9 +63,18 @@ const FIXED_TEMPERATURE = /^(o\d|gpt-5)/;
 export function toChatCompletionsBody(req: ProviderRequest): ChatCompletionsBody {
   const messages: WireMessage[] = [];
   if (req.system !== undefined && req.system !== "") messages.push({ role: "system", content: req.system });
-  for (const m of req.messages) messages.push({ role: m.role, content: m.content });
+  for (const m of req.messages) messages.push(wireMessage(m));
   const body: ChatCompletionsBody = { model: req.model, messages, max_completion_tokens: req.maxTokens };
   if (req.temperature !== undefined && !FIXED_TEMPERATURE.test(req.model)) body.temperature = req.temperature;
+  if (req.topP !== undefined) body.top_p = req.topP;
+  if (req.stop !== undefined && req.stop.length > 0) body.stop = req.stop;
+  if (req.tools !== undefined && req.tools.length > 0) {
+    body.tools = req.tools.map((t) => ({
+      type: "function",
+      function: { name: t.name, parameters: t.parameters, ...(t.description !== undefined && { description: t.description }), ...(t.strict !== undefined && { strict: t.strict }) },
+    }));
+    if (req.toolChoice !== undefined) body.tool_choice = wireToolChoice(req.toolChoice);
+  }
   const out = req.output;
   if (out.kind === "json_object") body.response_format = { type: "json_object" };
   else if (out.kind === "json_schema") {
@@ -65,6 +84,22 @@ export function toChatCompletionsBody(req: ProviderRequest): ChatCompletionsBody
     body.tool_choice = { type: "function", function: { name: out.name } };
   }
   return body;
+}
+
+function wireMessage(m: ChatTurn): WireMessage {
+  if (m.role === "tool") return { role: "tool", content: m.content, tool_call_id: m.tool_call_id ?? "" };
+  if (m.role === "assistant" && m.tool_calls !== undefined && m.tool_calls.length > 0) {
+    return {
+      role: "assistant",
+      content: m.content === "" ? null : m.content,
+      tool_calls: m.tool_calls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } })),
+    };
+  }
+  return { role: m.role, content: m.content };
+}
+
+function wireToolChoice(c: ToolChoice): WireToolChoice {
+  return typeof c === "string" ? c : { type: "function", function: { name: c.name } };
 }
 
 export function fromChatCompletion(res: ChatCompletionsResult, req: ProviderRequest): ProviderResponse {
@@ -84,7 +119,81 @@ export function fromChatCompletion(res: ChatCompletionsResult, req: ProviderRequ
     content = message.refusal;
     finishReason = "content_filter";
   }
-  return { content, finishReason, usage: chatUsage(res.usage) };
+  const toolCalls = req.output.kind === "tool" ? undefined : clientToolCalls(message?.tool_calls);
+  return { content, finishReason, usage: chatUsage(res.usage), ...(toolCalls !== undefined && { toolCalls }) };
+}
+
+function clientToolCalls(calls: ChatCompletionsResult["choices"][number]["message"]["tool_calls"]): ToolCall[] | undefined {
+  const out: ToolCall[] = [];
+  for (const c of calls ?? []) if (c.function !== undefined) out.push({ id: c.id ?? "", name: c.function.name, arguments: c.function.arguments });
+  return out.length > 0 ? out : undefined;
+}
+
+/** One streamed chunk's fields llmq reads; both SDKs' `ChatCompletionChunk` types fit it. */
+export interface ChatCompletionChunk {
+  choices: Array<{
+    finish_reason?: string | null;
+    delta?: {
+      content?: string | null;
+      refusal?: string | null;
+      tool_calls?: Array<{ index: number; id?: string; function?: { name?: string; arguments?: string } }> | null;
+    };
+  }>;
+  usage?: ChatCompletionsResult["usage"];
+  /** Groq sends usage here on the last chunk. */
+  x_groq?: { usage?: ChatCompletionsResult["usage"] } | null;
+}
+
+/**
+ * Reads a Chat Completions stream: each piece goes to `onDelta` as it arrives, and the pieces are joined into
+ * the same ProviderResponse a plain call gives. Pieces of llmq's own forced tool are the structured answer's
+ * text, so they are passed on as text.
+ */
+export async function readChatStream(chunks: AsyncIterable<ChatCompletionChunk>, req: ProviderRequest, onDelta: (d: StreamDelta) => void): Promise<ProviderResponse> {
+  const forced = req.output.kind === "tool";
+  let content = "";
+  let refusal = "";
+  let raw: string | null = null;
+  let usage: ChatCompletionsResult["usage"] = null;
+  const calls: ToolCall[] = [];
+  for await (const chunk of chunks) {
+    usage = chunk.usage ?? chunk.x_groq?.usage ?? usage;
+    const choice = chunk.choices[0];
+    if (choice === undefined) continue;
+    if (choice.finish_reason) raw = choice.finish_reason;
+    const d = choice.delta;
+    if (d === undefined) continue;
+    if (typeof d.content === "string" && d.content !== "") {
+      content += d.content;
+      onDelta({ text: d.content });
+    }
+    if (typeof d.refusal === "string") refusal += d.refusal;
+    for (const t of d.tool_calls ?? []) {
+      const args = t.function?.arguments ?? "";
+      if (forced) {
+        content += args;
+        if (args !== "") onDelta({ text: args });
+        continue;
+      }
+      let call = calls[t.index];
+      if (call === undefined) {
+        call = calls[t.index] = { id: t.id ?? "", name: t.function?.name ?? "", arguments: "" };
+      } else {
+        if (t.id) call.id = t.id;
+        if (t.function?.name) call.name += t.function.name;
+      }
+      call.arguments += args;
+      onDelta({ tool: { index: t.index, args, ...(t.id !== undefined && { id: t.id }), ...(t.function?.name !== undefined && { name: t.function.name }) } });
+    }
+  }
+  let finishReason = CHAT_FINISH_REASONS[raw ?? "stop"] ?? "stop";
+  if (forced && finishReason === "tool_use") finishReason = "stop";
+  if (content === "" && refusal !== "") {
+    content = refusal;
+    finishReason = "content_filter";
+  }
+  const toolCalls = calls.filter((c) => c !== undefined);
+  return { content, finishReason, usage: chatUsage(usage), ...(toolCalls.length > 0 && { toolCalls }) };
 }
 
 /** prompt/completion tokens → llmq usage. https://platform.openai.com/docs/api-reference/chat/object#chat/object-usage */

@@ -1,6 +1,6 @@
 import Groq from "groq-sdk";
 import type { ProviderConfig } from "@llmq/shared";
-import { fromChatCompletion, toChatCompletionsBody } from "./chat-completions.js";
+import { fromChatCompletion, readChatStream, toChatCompletionsBody, type ChatCompletionChunk } from "./chat-completions.js";
 import { parseRateLimitHeaders } from "../capacity/rate-limit-headers.js";
 import type { AdapterOptions } from "./registry.js";
 import { sdkClientOptions } from "./sdk-options.js";
@@ -19,6 +19,12 @@ export function createGroqAdapter(provider: ProviderConfig, opts: AdapterOptions
     async call(req, signal) {
       const { data, response } = await client.chat.completions.create(toChatCompletionsBody(req), { signal }).withResponse();
       return { ...fromChatCompletion(data, req), rateLimit: parseRateLimitHeaders("groq", response.headers) };
+    },
+    async stream(req, signal, onDelta) {
+      const body = { ...toChatCompletionsBody(req), stream: true as const };
+      const { data, response } = await client.chat.completions.create(body, { signal }).withResponse();
+      const res = await readChatStream(data as AsyncIterable<ChatCompletionChunk>, req, onDelta);
+      return { ...res, rateLimit: parseRateLimitHeaders("groq", response.headers) };
     },
     close: () => transport.close(),
   };

@@ -1,6 +1,6 @@
 import OpenAI from "openai";
 import type { ProviderConfig } from "@llmq/shared";
-import { fromChatCompletion, toChatCompletionsBody } from "./chat-completions.js";
+import { fromChatCompletion, readChatStream, toChatCompletionsBody, type ChatCompletionChunk } from "./chat-completions.js";
 import { parseRateLimitHeaders } from "../capacity/rate-limit-headers.js";
 import type { AdapterOptions } from "./registry.js";
 import { sdkClientOptions } from "./sdk-options.js";
@@ -20,6 +20,12 @@ export function createOpenAIAdapter(provider: ProviderConfig, opts: AdapterOptio
     async call(req, signal) {
       const { data, response } = await client.chat.completions.create(toChatCompletionsBody(req), { signal }).withResponse();
       return { ...fromChatCompletion(data, req), rateLimit: parseRateLimitHeaders("openai", response.headers) };
+    },
+    async stream(req, signal, onDelta) {
+      const body = { ...toChatCompletionsBody(req), stream: true as const, stream_options: { include_usage: true } };
+      const { data, response } = await client.chat.completions.create(body, { signal }).withResponse();
+      const res = await readChatStream(data as AsyncIterable<ChatCompletionChunk>, req, onDelta);
+      return { ...res, rateLimit: parseRateLimitHeaders("openai", response.headers) };
     },
     close: () => transport.close(),
   };

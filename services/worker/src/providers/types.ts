@@ -1,4 +1,4 @@
-import type { ChatMessage, FinishReason, ProviderName, Usage } from "@llmq/shared";
+import type { ChatTurn, FinishReason, ProviderName, StreamDelta, ToolCall, ToolChoice, ToolSpec, Usage } from "@llmq/shared";
 import type { RateLimitInfo } from "../capacity/rate-limit-headers.js";
 
 /**
@@ -24,16 +24,23 @@ export interface ProviderRequest {
   model: string;
   /** Instructions placed before `messages` (Anthropic: the `system` field). */
   system?: string;
-  /** In order; may contain system messages (conversations), which each adapter maps its own way. */
-  messages: ChatMessage[];
+  /** In order; may contain system messages (conversations) and tool turns, which each adapter maps its own way. */
+  messages: ChatTurn[];
   maxTokens: number;
   temperature?: number;
+  topP?: number;
+  stop?: string[];
   output: OutputMode;
+  /** The client's own tools (chat jobs), passed through; never combined with `output.kind === "tool"`. */
+  tools?: ToolSpec[];
+  toolChoice?: ToolChoice;
 }
 
 export interface ProviderResponse {
   /** The assistant's text, or for `tool` mode the tool input as JSON text. */
   content: string;
+  /** Calls of the client's tools (never llmq's own forced tool, whose input is `content`). */
+  toolCalls?: ToolCall[] | undefined;
   finishReason: FinishReason;
   usage: Usage;
   /** What the response's rate-limit headers said, when it had any. */
@@ -46,6 +53,11 @@ export interface ProviderAdapter {
   readonly simulated: boolean;
   /** One provider call, no retries (BullMQ owns retries). Rejects with the SDK's own error classes. */
   call(req: ProviderRequest, signal: AbortSignal): Promise<ProviderResponse>;
+  /**
+   * The same call as a stream: `onDelta` gets each piece of text or tool call as the provider sends it, and the
+   * promise resolves with the whole answer (the pieces joined, the finish reason, usage) as `call` would.
+   */
+  stream(req: ProviderRequest, signal: AbortSignal, onDelta: (delta: StreamDelta) => void): Promise<ProviderResponse>;
   /** Releases the connection pool. */
   close(): Promise<void>;
 }
