@@ -105,6 +105,23 @@ describe("a worker's /metrics (WORKER_METRICS_PORT)", () => {
     expect((await fetch(`${workerUrl}/livez`)).status).toBe(200);
     expect((await fetch(`${workerUrl}/jobs`)).status).toBe(404);
   });
+
+  it("batch items: submitted and active batches on the API, finished by status on the worker", async () => {
+    const requests = [0, 1, 2].map((i) => ({ custom_id: `m${i}`, type: "unstructured", body: { model: "gpt-3.5-turbo", prompt: `Batch metric ${i} ${prefix}${i === 2 ? " [[sim:400xall]]" : ""}` } }));
+    const submitted = await post("/api/v1/batches", { requests });
+    expect(submitted.status).toBe(202);
+    expect(sample(await scrape(apiUrl), "llmq_api_batch_items_submitted_total")).toBe(3);
+    await until(async () => {
+      const res = await fetch(`${apiUrl}/api/v1/batches/${String(submitted.body.id)}`, { headers: { "x-api-key": KEY } });
+      return ((await res.json()) as { finished_at?: number }).finished_at !== undefined ? true : undefined;
+    }, "the batch finished");
+    const api = await scrape(apiUrl);
+    expect(sample(api, "llmq_api_batches_submitted_total")).toBe(1);
+    expect(sample(api, "llmq_batches_active")).toBe(0);
+    const m = await scrape(workerUrl);
+    expect(sample(m, "llmq_worker_batch_items_finished_total", { status: "completed" })).toBe(2);
+    expect(sample(m, "llmq_worker_batch_items_finished_total", { status: "failed" })).toBe(1);
+  });
 });
 
 describe("the API's /metrics", () => {

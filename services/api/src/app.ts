@@ -22,7 +22,7 @@ import { mountOpenApiRoutes } from "./openapi/openapi-routes.js";
 import { SchemaService } from "./schemas/schema-service.js";
 import { SchemaStore } from "./schemas/schema-store.js";
 import { mountSchemaRoutes } from "./schemas/schema-routes.js";
-import { mountBatches } from "./batches/index.js";
+import { createBatchService, mountBatches } from "./batches/index.js";
 import { mountCompat, type StreamReader } from "./compat/index.js";
 
 export interface AppDeps {
@@ -49,7 +49,9 @@ export function createApp(deps: AppDeps): Express {
   const auth = new ApiKeyAuth(config.api.keys);
   const schemas = new SchemaService(new SchemaStore(redis, keys), deps.schemaGuard);
   const planner = new JobRequestPlanner(config, deps.models, deps.schemaGuard, schemas);
-  const jobs = new JobService(config, redis, deps.queues, new JobStore(redis, keys), deps.waiter, planner, metrics);
+  const jobStore = new JobStore(redis, keys);
+  const batches = createBatchService({ config, redis, keys, planner, limiter: jobStore, metrics });
+  const jobs = new JobService(config, redis, deps.queues, jobStore, deps.waiter, planner, metrics, batches);
 
   const app = express();
   app.disable("x-powered-by");
@@ -73,7 +75,7 @@ export function createApp(deps: AppDeps): Express {
   mountJobRoutes(api, jobs, config, metrics, json);
   mountModelRoutes(api, deps.models, config);
   mountSchemaRoutes(api, schemas, json);
-  mountBatches(api, { config, redis, keys, planner });
+  mountBatches(api, batches, config);
   mountOpenApiRoutes(api, config);
   app.use(api);
 

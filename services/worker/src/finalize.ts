@@ -21,6 +21,8 @@ export interface FinalizeOptions {
   cacheKey?: string | undefined;
   /** False when the job never had a setback, so it has no job-state hash to delete. */
   clearJobState?: boolean;
+  /** A failed batch item's entry for a later retry of its batch (batchRetryEntry). */
+  batchRetryEntry?: string;
 }
 
 /**
@@ -49,7 +51,7 @@ function cacheTarget(keys: Keys, record: FinalJobRecord, opts: FinalizeOptions):
 
 /** A batch item's final writes, queued into a MULTI: its batch's finish script, the cache, the cleanup. */
 export function addBatchItemFinalWrites(multi: ChainableCommander, keys: Keys, record: FinalJobRecord, opts: FinalizeOptions): boolean {
-  if (!addBatchItemFinish(multi, keys, record, opts.resultTtlS)) return false;
+  if (!addBatchItemFinish(multi, keys, record, opts.resultTtlS, opts.batchRetryEntry)) return false;
   const cache = cacheTarget(keys, record, opts);
   if (cache !== undefined) multi.set(cache, JSON.stringify(record), "EX", opts.cacheTtlS);
   if (opts.clearJobState !== false) multi.del(keys.jobState(record.id));

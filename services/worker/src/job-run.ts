@@ -80,7 +80,8 @@ export function report(run: JobRun, outcome: JobOutcome, message: string, fields
     const line = { job_id: run.id, attempt: run.attempt, type: run.payload.type, model: run.payload.model, outcome, ...(code ? { code } : {}), duration_ms: durationMs, ...fields };
     log[level](line, `${message} (attempt ${run.attempt} of ${run.maxAttempts})`);
   }
-  run.deps.metrics.jobOutcome({ provider: run.deps.adapter.name, type: run.payload.type, model: run.payload.model, outcome, code, durationMs, attempt: run.attempt, timings });
+  const batchItem = run.payload.batch_id !== undefined && fields.skipped !== true;
+  run.deps.metrics.jobOutcome({ provider: run.deps.adapter.name, type: run.payload.type, model: run.payload.model, outcome, code, durationMs, attempt: run.attempt, timings, batchItem });
 }
 
 export function finalRecord(run: JobRun, status: FinalJobRecord["status"], extra: Pick<FinalJobRecord, "result" | "error">): FinalJobRecord {

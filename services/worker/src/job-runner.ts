@@ -1,7 +1,7 @@
 import { DelayedError, UnrecoverableError, Worker } from "bullmq";
 import { AppError, STREAM_TTL_S, type ErrorCode, type FinalJobRecord, type JobResult, type JobType } from "@llmq/shared";
 import { RetryableError } from "./backoff.js";
-import { startBatchItem, type StartGate } from "./batches/batch-item.js";
+import { batchRetryEntry, startBatchItem, type StartGate } from "./batches/batch-item.js";
 import { finalize, type FinalizeOptions } from "./finalize.js";
 import { finalRecord, loadFirstStart, newRun, report, type JobReturn, type JobRun, type LlmqJob, type RunnerDeps } from "./job-run.js";
 import { recordRateLimited, recordSetback } from "./job-state.js";
@@ -115,7 +115,8 @@ async function fail(run: JobRun, err: unknown): Promise<never> {
     report(run, "retried", "job will be retried", { error_message: error.message }, error.code);
     throw new RetryableError(`${error.code}: ${error.message}`, failure.retryAfterMs);
   }
-  await finalize(redis, keys, finalRecord(run, "failed", { error }), finalizeOptions(run, undefined));
+  const retryEntry = run.payload.batch_id === undefined ? undefined : batchRetryEntry(deps.adapter.name, run.id, run.payload);
+  await finalize(redis, keys, finalRecord(run, "failed", { error }), { ...finalizeOptions(run, undefined), ...(retryEntry !== undefined && { batchRetryEntry: retryEntry }) });
   report(run, "failed", "job failed", { error_message: error.message }, error.code);
   throw new UnrecoverableError(`${error.code}: ${error.message}`);
 }

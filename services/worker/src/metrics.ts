@@ -19,6 +19,8 @@ export interface JobOutcomeEvent {
   attempt: number;
   /** For a completed job: where its time went (the result's `timings`). */
   timings?: JobTimings | undefined;
+  /** True when this outcome is a batch item's, run by this worker (not skipped). */
+  batchItem?: boolean;
 }
 
 export interface JobTimings {

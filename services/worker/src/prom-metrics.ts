@@ -42,6 +42,7 @@ export function createPromWorkerMetrics(options: { defaultMetrics?: boolean; ide
   const admittedTokens = new Counter({ name: "llmq_capacity_admitted_tokens_total", help: "Tokens charged to the capacity buckets at admission, by limit (before the correction from usage).", labelNames: ["provider", "model", "limit"], registers });
   const waits = new Counter({ name: "llmq_capacity_waits_total", help: "Jobs put back to wait for capacity, by the limit that was short (backoff: a 429 holds the model back).", labelNames: ["provider", "model", "limit"], registers });
   const waitTime = new Histogram({ name: "llmq_capacity_wait_seconds", help: "Each wait for capacity: a reserved turn waited in the slot, or the time a job was put back for.", labelNames: ["provider", "model"], buckets: JOB_BUCKETS, registers });
+  const batchItems = new Counter({ name: "llmq_worker_batch_items_finished_total", help: "Batch items this worker ran to a final outcome, by status (completed or failed; a retried item counts once per round).", labelNames: ["status"], registers });
   const rateLimited = new Counter({ name: "llmq_provider_rate_limited_total", help: "429 rate-limit answers received from providers.", labelNames: ["provider", "model"], registers });
 
   if (options.identity !== undefined) {
@@ -54,6 +55,7 @@ export function createPromWorkerMetrics(options: { defaultMetrics?: boolean; ide
     jobOutcome(e) {
       jobs.inc({ provider: e.provider, type: e.type, outcome: e.outcome, code: e.code ?? "none" });
       attempt.observe({ provider: e.provider, type: e.type, outcome: e.outcome }, s(e.durationMs));
+      if (e.batchItem === true && (e.outcome === "completed" || e.outcome === "failed")) batchItems.inc({ status: e.outcome });
       if (e.timings === undefined) return;
       const labels = { provider: e.provider, type: e.type };
       queueWait.observe(labels, s(e.timings.queuedMs));

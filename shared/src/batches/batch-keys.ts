@@ -7,7 +7,12 @@ import { PROVIDERS, type ProviderName } from "../contracts/providers.js";
  *   cancel_requested_at, metadata (JSON);
  * - `pending:<provider>`: the items not yet handed to BullMQ, one encoded entry each (batch-entry.ts), oldest first;
  * - `state`: item index -> a (started) | c (completed) | f (failed) | x (cancelled); absent = queued;
- * - `results`: one NDJSON line per finished item, in finishing order.
+ * - `results`: one NDJSON line per finished item outcome, in finishing order (a retried item has one line per round);
+ * - `lines`: item index -> the position in `results` of its latest line (readers skip the lines superseded by a retry);
+ * - `retry`: item index -> `provider \n entry` of each failed item, written by the worker with its failed line, so a
+ *   retry can put the item back without the client sending it again;
+ * - `types`: one character per item (its job type's place in JOB_TYPES), so an item not started yet still has a type;
+ * Per owner (ownerBatchesKey): a sorted set of the owner's batches (score: created_at), for the list route.
  * Per provider: a sorted set of the batches with pending items (score: created_at) and the feeders' lock; one
  * sorted set of unfinished batches; one channel that wakes the feeders when a batch arrives.
  */
@@ -15,29 +20,38 @@ export interface BatchKeySet {
   meta: string;
   state: string;
   results: string;
+  lines: string;
+  retry: string;
+  types: string;
   pending: Record<ProviderName, string>;
   /**
    * Every key the batch scripts touch, in the order they expect: meta, state, results, the pending lists,
-   * the active sets (in PROVIDERS order), then the set of unfinished batches. One list, so a script never
+   * the active sets (in PROVIDERS order), the set of unfinished batches, `lines`, `retry`, `types`. One list, so a script never
    * reaches a key it was not given.
    */
   scriptKeys: string[];
 }
 
 export const BATCH_ID_PATTERN = /^batch_[0-9a-f]{32}$/;
-const ITEM_JOB_ID = /^(batch_[0-9a-f]{32})-(\d{1,6})$/;
+const ITEM_JOB_ID = /^(batch_[0-9a-f]{32})-(\d{1,6})(?:-r(\d{1,4}))?$/;
 
 export function batchKeySet(keys: Keys, batchId: string): BatchKeySet {
   const pending = Object.fromEntries(PROVIDERS.map((p) => [p, keys.batchPart(batchId, `pending:${p}`)])) as Record<ProviderName, string>;
   const meta = keys.batch(batchId);
   const state = keys.batchPart(batchId, "state");
   const results = keys.batchPart(batchId, "results");
+  const lines = keys.batchPart(batchId, "lines");
+  const retry = keys.batchPart(batchId, "retry");
+  const types = keys.batchPart(batchId, "types");
   return {
     meta,
     state,
     results,
+    lines,
+    retry,
+    types,
     pending,
-    scriptKeys: [meta, state, results, ...PROVIDERS.map((p) => pending[p]), ...PROVIDERS.map((p) => activeBatchesKey(keys, p)), runningBatchesKey(keys)],
+    scriptKeys: [meta, state, results, ...PROVIDERS.map((p) => pending[p]), ...PROVIDERS.map((p) => activeBatchesKey(keys, p)), runningBatchesKey(keys), lines, retry, types],
   };
 }
 
@@ -66,15 +80,21 @@ export function batchWakeChannel(keys: Keys): string {
   return keys.custom("events:batches");
 }
 
-/**
- * The BullMQ job id of item `index`: deterministic, so feeding the same item twice (a feeder that crashed
- * between adding and trimming) adds nothing. BullMQ refuses ':' in custom ids; '-' is fine.
- */
-export function batchItemJobId(batchId: string, index: number): string {
-  return `${batchId}-${index}`;
+/** An owner's batches, newest last (score: created_at); the list route reads it backwards. */
+export function ownerBatchesKey(keys: Keys, owner: string): string {
+  return keys.custom(`batches:owner:${owner}`);
 }
 
-export function parseBatchItemJobId(jobId: string): { batchId: string; index: number } | undefined {
+/**
+ * The BullMQ job id of item `index` in retry round `round` (0: the first run): deterministic, so feeding the same item twice (a feeder that crashed
+ * between adding and trimming) adds nothing. BullMQ refuses ':' in custom ids; '-' is fine.
+ */
+export function batchItemJobId(batchId: string, index: number, round = 0): string {
+  // A retry round gets new ids: BullMQ keeps failed jobs, and would ignore an add under the failed job's id.
+  return round > 0 ? `${batchId}-${index}-r${round}` : `${batchId}-${index}`;
+}
+
+export function parseBatchItemJobId(jobId: string): { batchId: string; index: number; round: number } | undefined {
   const m = ITEM_JOB_ID.exec(jobId);
-  return m === null ? undefined : { batchId: m[1] as string, index: Number(m[2]) };
+  return m === null ? undefined : { batchId: m[1] as string, index: Number(m[2]), round: Number(m[3] ?? 0) };
 }

@@ -9,7 +9,11 @@ import type { ChainableCommander, Redis } from "ioredis";
  * every step idempotent: a stalled job run twice, a retry, or an item fed twice changes nothing the second time.
  *
  * KEYS are always `batchKeySet(...).scriptKeys`: 1 meta, 2 state, 3 results, 4–6 pending lists, 7–9 active sets,
- * 10 the set of unfinished batches.
+ * 10 the set of unfinished batches, 11 lines (item -> position of its latest result line), 12 retry (failed
+ * items' entries), 13 types (one character per item).
+ *
+ * Every script that appends a result line also points `lines` at it, so a reader finds an item's latest line
+ * in O(1) and the results route skips the lines a retry superseded.
  */
 
 // When every item is final: the final status, finished_at, the result TTL on the batch's keys, and the batch
@@ -25,6 +29,7 @@ local function finish_if_done(now, ttl, batch_id)
   if c[5] and cancelled > 0 then status = 'cancelled' elseif failed > 0 then status = 'completed_with_errors' end
   redis.call('HSET', KEYS[1], 'status', status, 'finished_at', now)
   for i = 1, 6 do redis.call('EXPIRE', KEYS[i], ttl) end
+  for i = 11, 13 do redis.call('EXPIRE', KEYS[i], ttl) end
   for i = 7, 10 do redis.call('ZREM', KEYS[i], batch_id) end
   return 1
 end
@@ -46,7 +51,7 @@ if m[2] then
   redis.call('HSET', KEYS[2], ARGV[1], 'x')
   redis.call('HINCRBY', KEYS[1], 'queued', -1)
   redis.call('HINCRBY', KEYS[1], 'cancelled', 1)
-  redis.call('RPUSH', KEYS[3], ARGV[5])
+  redis.call('HSET', KEYS[11], ARGV[1], redis.call('RPUSH', KEYS[3], ARGV[5]) - 1)
   finish_if_done(ARGV[2], ARGV[3], ARGV[4])
   return 'cancelled'
 end
@@ -58,7 +63,8 @@ return 'run'
 `;
 
 /**
- * Item ARGV[1] reached a final state. ARGV: index, 'c' | 'f', its result line, now, ttl, batch_id.
+ * Item ARGV[1] reached a final state. ARGV: index, 'c' | 'f', its result line, now, ttl, batch_id, and for a
+ * failed item its `provider \n entry` for a later retry ('' when it cannot be retried).
  * Returns 1 when this call stored it, 0 when it was already final (or the batch is gone).
  */
 export const FINISH_ITEM_LUA = `${FINISH_IF_DONE}
@@ -73,7 +79,8 @@ else
   if redis.call('HGET', KEYS[1], 'status') == 'queued' then redis.call('HSET', KEYS[1], 'status', 'in_progress', 'started_at', ARGV[4]) end
 end
 if ARGV[2] == 'c' then redis.call('HINCRBY', KEYS[1], 'completed', 1) else redis.call('HINCRBY', KEYS[1], 'failed', 1) end
-redis.call('RPUSH', KEYS[3], ARGV[3])
+redis.call('HSET', KEYS[11], ARGV[1], redis.call('RPUSH', KEYS[3], ARGV[3]) - 1)
+if ARGV[2] == 'f' and ARGV[7] and ARGV[7] ~= '' then redis.call('HSET', KEYS[12], ARGV[1], ARGV[7]) end
 finish_if_done(ARGV[4], ARGV[5], ARGV[6])
 return 1
 `;
@@ -94,16 +101,21 @@ for p = 4, 6 do
     local entries = redis.call('LRANGE', KEYS[p], 0, 499)
     if #entries == 0 then break end
     local lines = {}
+    local idxs = {}
     for _, e in ipairs(entries) do
       local a = string.find(e, '\\n', 1, true)
       local b = string.find(e, '\\n', a + 1, true)
       local idx = string.sub(e, 1, a - 1)
       if redis.call('HSETNX', KEYS[2], idx, 'x') == 1 then
         n = n + 1
+        idxs[#idxs + 1] = idx
         lines[#lines + 1] = '{"status":"cancelled","custom_id":' .. string.sub(e, a + 1, b - 1) .. ',"job_id":"' .. ARGV[3] .. '-' .. idx .. '","error":' .. ARGV[4] .. '}'
       end
     end
-    if #lines > 0 then redis.call('RPUSH', KEYS[3], unpack(lines)) end
+    if #lines > 0 then
+      local last = redis.call('RPUSH', KEYS[3], unpack(lines)) - 1
+      for k, idx in ipairs(idxs) do redis.call('HSET', KEYS[11], idx, last - #idxs + k) end
+    end
     redis.call('LTRIM', KEYS[p], #entries, -1)
   end
 end
@@ -114,6 +126,58 @@ end
 for i = 7, 9 do redis.call('ZREM', KEYS[i], ARGV[3]) end
 finish_if_done(ARGV[1], ARGV[2], ARGV[3])
 return n
+`;
+
+/**
+ * A retry's first step. ARGV: token, now, stale_ms. Claims the batch for one retry (meta `retrying` =
+ * `token now`) when it is finished, not cancelled, has failed items with stored entries, and no other retry is
+ * being set up (one older than stale_ms died and is taken over). Empties the pending lists, which only a retry
+ * that died half-way can have left filled. Returns 'ok', 'gone', 'running', 'cancelled', 'busy' or 'nothing'.
+ */
+export const BEGIN_RETRY_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'gone' end
+local m = redis.call('HMGET', KEYS[1], 'finished_at', 'cancel_requested_at', 'retrying')
+if m[3] then
+  local since = tonumber(string.match(m[3], ' (%d+)$')) or 0
+  if tonumber(ARGV[2]) - since < tonumber(ARGV[3]) then return 'busy' end
+elseif not m[1] then
+  return 'running'
+end
+if m[2] then return 'cancelled' end
+if redis.call('HLEN', KEYS[12]) == 0 then return 'nothing' end
+redis.call('HSET', KEYS[1], 'retrying', ARGV[1] .. ' ' .. ARGV[2])
+for p = 4, 6 do redis.call('DEL', KEYS[p]) end
+return 'ok'
+`;
+
+/**
+ * A retry's last step, after the failed items' entries were pushed back into the pending lists (and their
+ * states cleared) in bounded chunks while the batch was still finished, so no feeder saw them. ARGV: token, n,
+ * now, round, batch_id, wake channel, the provider names (PROVIDERS order). Moves n from failed to queued,
+ * reopens the batch (status in_progress, no finished_at, no TTL) and hands it to the feeders. 1, or 0 when the
+ * token no longer holds the batch.
+ */
+export const COMMIT_RETRY_LUA = `
+local r = redis.call('HGET', KEYS[1], 'retrying')
+if not r or string.sub(r, 1, #ARGV[1] + 1) ~= ARGV[1] .. ' ' then return 0 end
+local n = tonumber(ARGV[2])
+redis.call('HDEL', KEYS[1], 'retrying', 'finished_at')
+redis.call('HINCRBY', KEYS[1], 'failed', -n)
+redis.call('HINCRBY', KEYS[1], 'queued', n)
+redis.call('HSET', KEYS[1], 'status', 'in_progress', 'round', ARGV[4])
+for _, i in ipairs({1, 2, 3, 11, 13}) do redis.call('PERSIST', KEYS[i]) end
+redis.call('UNLINK', KEYS[12])
+local created = redis.call('HGET', KEYS[1], 'created_at')
+local woken = {}
+for p = 4, 6 do
+  if redis.call('LLEN', KEYS[p]) > 0 then
+    redis.call('ZADD', KEYS[p + 3], created, ARGV[5])
+    woken[#woken + 1] = ARGV[p + 3]
+  end
+end
+redis.call('ZADD', KEYS[10], created, ARGV[5])
+redis.call('PUBLISH', ARGV[6], table.concat(woken, ','))
+return 1
 `;
 
 /** Feeder: drop the first ARGV[2] entries of KEYS[2] only while it still holds lock KEYS[1] (token ARGV[1]); renews it. */
@@ -165,4 +229,6 @@ export const BATCH_SCRIPTS = {
   trimFed: new RedisScript(TRIM_FED_LUA),
   dropIfEmpty: new RedisScript(DROP_IF_EMPTY_LUA),
   releaseLock: new RedisScript(RELEASE_LOCK_LUA),
+  beginRetry: new RedisScript(BEGIN_RETRY_LUA),
+  commitRetry: new RedisScript(COMMIT_RETRY_LUA),
 } as const;

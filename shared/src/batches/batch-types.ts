@@ -1,5 +1,5 @@
 import type { ErrorBody } from "../errors/app-error.js";
-import type { JobResult } from "../contracts/job-catalog.js";
+import { JOB_TYPES, type JobResult, type JobType } from "../contracts/job-catalog.js";
 
 /** A batch's life: queued → in_progress → completed | completed_with_errors | cancelled. */
 export const BATCH_STATUSES = ["queued", "in_progress", "completed", "completed_with_errors", "cancelled"] as const;
@@ -31,7 +31,16 @@ export interface BatchView {
   started_at?: number;
   finished_at?: number;
   cancel_requested_at?: number;
+  /** How many retries re-ran failed items (absent: none). */
+  retries?: number;
   metadata?: Record<string, string>;
+}
+
+/** GET /api/v1/batches: the key's batches, newest first. `next_cursor` is absent on the last page. */
+export interface BatchList {
+  object: "list";
+  data: BatchView[];
+  next_cursor?: string;
 }
 
 /** One line of GET /api/v1/batches/{id}/results. `status` comes first, so lines filter without parsing. */
@@ -61,3 +70,13 @@ export function batchResultLine(line: BatchResultLine): string {
 }
 
 export const BATCH_CANCELLED_ERROR: ErrorBody = { code: "JOB_CANCELLED", message: "the batch was cancelled before this item started" };
+
+/** An item's job type as the one character stored per item in the batch's `types` string. */
+export function jobTypeChar(type: JobType): string {
+  return JOB_TYPES.indexOf(type).toString(36);
+}
+
+export function jobTypeOfChar(c: string): JobType | undefined {
+  const i = parseInt(c, 36);
+  return Number.isInteger(i) ? JOB_TYPES[i] : undefined;
+}

@@ -31,6 +31,8 @@ export interface JobEnvelope {
   cache_key?: string;
   batch_id?: string;
   custom_id?: string;
+  /** A batch item's retry round (absent: its first run); part of its BullMQ job id. */
+  batch_round?: number;
 }
 
 export interface UnstructuredPayload extends JobEnvelope {

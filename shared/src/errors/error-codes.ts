@@ -13,6 +13,10 @@ export const ERROR_STATUS = {
   JOB_NOT_CANCELLABLE: 409,
   JOB_CANCELLED: 409,
   IDEMPOTENCY_CONFLICT: 409,
+  /** A retry of a batch that still has items queued or running (or whose retry is being set up). */
+  BATCH_NOT_FINISHED: 409,
+  /** A retry of a batch with no failed items to re-run (or a cancelled batch). */
+  NOTHING_TO_RETRY: 409,
   PAYLOAD_TOO_LARGE: 413,
   BATCH_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,

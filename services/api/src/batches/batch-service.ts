@@ -4,9 +4,15 @@ import {
   BATCH_ID_PATTERN,
   BATCH_ITEM_SCHEMA,
   BATCH_REQUEST_SCHEMA,
+  PROVIDERS,
   compileRequestValidator,
+  decodeBatchEntry,
   encodeBatchEntry,
+  jobTypeChar,
+  jobTypeOfChar,
+  parseBatchItemJobId,
   type BatchItemBody,
+  type BatchList,
   type BatchResultLine,
   type BatchView,
   type Config,
@@ -17,6 +23,8 @@ import {
 } from "@llmq/shared";
 import { invalidBody } from "../http/body.js";
 import type { JobRequestPlanner } from "../jobs/job-request.js";
+import type { JobView } from "../jobs/job-view.js";
+import type { BatchMetrics } from "./batch-metrics.js";
 import type { BatchBody } from "./batch-body.js";
 import type { BatchStore } from "./batch-store.js";
 import { batchView } from "./batch-view.js";
@@ -25,8 +33,9 @@ import { batchView } from "./batch-view.js";
  * Batches without req/res. Submitting checks EVERY item the way its single route would (the same
  * JobRequestPlanner: schema, model, max_tokens, messages, client schema or schema_id, context window) and a
  * repeated custom_id, before anything is stored; the first bad item refuses the whole batch, naming its index.
- * Then the batch is stored in one MULTI (batch-store.ts) and the 202 goes out: workers' feeders enqueue the
- * items as the queues drain, so the answer does not wait for thousands of BullMQ adds.
+ * Then the items are charged to the key's rate limit (RATE_LIMIT_PER_MIN counts items, not requests), the batch
+ * is stored (batch-store.ts: bounded steps, visible only when whole) and the 202 goes out: workers' feeders enqueue
+ * the items as the queues drain, so the answer does not wait for thousands of BullMQ adds.
  */
 export interface BatchContext {
   owner: string;
@@ -38,6 +47,16 @@ export const RESULT_STATUSES: readonly ResultStatus[] = ["completed", "failed", 
 
 /** Result lines per LRANGE while streaming. */
 export const RESULTS_CHUNK = 500;
+
+/** The key's fixed-window limiter (JobStore.chargeItems). */
+export interface ItemLimiter {
+  chargeItems(owner: string, n: number, limitPerMin: number, now?: number): Promise<number>;
+}
+
+export const LIST_LIMIT_DEFAULT = 20;
+export const LIST_LIMIT_MAX = 100;
+const CURSOR = /^(\d{1,15})\.(batch_[0-9a-f]{32})$/;
+const JOB_ID_IN_LINE = /,"job_id":"batch_[0-9a-f]{32}-(\d{1,6})/;
 
 class ItemError extends Error {
   constructor(readonly error: AppError) {
@@ -53,6 +72,8 @@ export class BatchService {
     private readonly config: Config,
     private readonly store: BatchStore,
     private readonly planner: JobRequestPlanner,
+    private readonly limiter: ItemLimiter,
+    private readonly metrics: BatchMetrics,
   ) {
     // The item's envelope only: its body is checked by the planner against the same route schema that
     // BATCH_ITEM_SCHEMA's allOf names (validating it twice cost a third of a 10,000-item submit).
@@ -73,13 +94,18 @@ export class BatchService {
     const seen = new Map<string, number>();
     const planned = await Promise.allSettled(body.items.map((raw, i) => this.planItem(raw, i, seen, ctx, now)));
     const entries: Partial<Record<ProviderName, string[]>> = {};
+    const types: string[] = [];
     planned.forEach((outcome, index) => {
       if (outcome.status === "rejected") throw outcome.reason instanceof ItemError ? outcome.reason.error : outcome.reason;
       const { provider, customId, payload } = outcome.value;
+      types.push(jobTypeChar(payload.type));
       (entries[provider] ??= []).push(encodeBatchEntry(index, customId, { ...payload, batch_id: id, custom_id: customId }));
     });
 
-    await this.store.create({ id, owner: ctx.owner, createdAt: now, total: body.items.length, metadata, entries });
+    await this.charge(ctx.owner, body.items.length, now);
+    await this.store.create({ id, owner: ctx.owner, createdAt: now, total: body.items.length, metadata, entries, types: types.join("") });
+    this.metrics.itemsSubmitted.inc(body.items.length);
+    this.metrics.batchesSubmitted.inc();
     return {
       id,
       object: "batch",
@@ -102,13 +128,17 @@ export class BatchService {
    * so far: the list only grows, so reading it by index is consistent.
    */
   async results(id: string, owner: string, status: ResultStatus | undefined): Promise<AsyncGenerator<string>> {
-    if (!BATCH_ID_PATTERN.test(id) || (await this.store.owner(id)) !== owner) throw notFound(id);
+    const meta = BATCH_ID_PATTERN.test(id) ? await this.store.meta(id) : undefined;
+    if (meta === undefined || meta.owner !== owner) throw notFound(id);
     const prefix = status === undefined ? undefined : `{"status":"${status}"`;
     const store = this.store;
+    // Until a batch is retried every item has one line; after, only each item's latest line is shown.
+    const retried = meta.round !== undefined || meta.retrying !== undefined;
     return (async function* lines(): AsyncGenerator<string> {
       for (let from = 0; ; from += RESULTS_CHUNK) {
         const chunk = await store.results(id, from, from + RESULTS_CHUNK - 1);
-        const kept = prefix === undefined ? chunk : chunk.filter((l) => l.startsWith(prefix));
+        const latest = retried ? await latestOnly(store, id, chunk, from) : chunk;
+        const kept = prefix === undefined ? latest : latest.filter((l) => l.startsWith(prefix));
         if (kept.length > 0) yield `${kept.join("\n")}\n`;
         if (chunk.length < RESULTS_CHUNK) return;
       }
@@ -120,6 +150,73 @@ export class BatchService {
     if (!BATCH_ID_PATTERN.test(id) || (await this.store.owner(id)) !== owner) throw notFound(id);
     if ((await this.store.cancel(id, this.config.jobs.resultTtlS)) === -1) throw notFound(id);
     return this.get(id, owner);
+  }
+
+  /**
+   * POST /batches/{id}/retry: the failed items run again as new attempts (job ids `…-r<round>`), their counts
+   * back from failed to queued; each keeps its last line until its new outcome replaces it in the results.
+   */
+  async retry(id: string, owner: string): Promise<BatchView> {
+    if (!BATCH_ID_PATTERN.test(id) || (await this.store.owner(id)) !== owner) throw notFound(id);
+    const { outcome, requeued } = await this.store.retry(id, randomUUID(), reentry);
+    if (outcome === "gone") throw notFound(id);
+    if (outcome === "running" || outcome === "busy") {
+      throw new AppError("BATCH_NOT_FINISHED", outcome === "busy" ? `a retry of batch ${id} is being set up` : `batch ${id} still has items queued or running; retry it when it has finished`, { details: { batch_id: id } });
+    }
+    if (outcome === "cancelled") throw new AppError("NOTHING_TO_RETRY", `batch ${id} was cancelled; submit its failed items as a new batch`, { details: { batch_id: id } });
+    if (outcome === "nothing") throw new AppError("NOTHING_TO_RETRY", `batch ${id} has no failed items to retry`, { details: { batch_id: id } });
+    this.metrics.itemsRetried.inc(requeued);
+    return this.get(id, owner);
+  }
+
+  /** GET /batches: the key's batches, newest first; `cursor` is the previous page's next_cursor. */
+  async list(owner: string, limit: number, cursor: string | undefined): Promise<BatchList> {
+    let after: { score: number; id: string } | undefined;
+    if (cursor !== undefined) {
+      const m = CURSOR.exec(cursor);
+      if (m === null) throw new AppError("INVALID_REQUEST", "cursor must be a next_cursor from an earlier page", { details: { errors: [{ path: "?cursor", message: "is not a cursor" }] } });
+      after = { score: Number(m[1]), id: m[2] as string };
+    }
+    const page = await this.store.list(owner, limit + 1, after);
+    const shown = page.slice(0, limit);
+    const last = shown.at(-1);
+    return { object: "list", data: shown.map((b) => batchView(b.id, b.meta)), ...(page.length > limit && last !== undefined && { next_cursor: `${last.score}.${last.id}` }) };
+  }
+
+  /**
+   * GET /jobs/{id} of a batch item (`batch_…-<index>[-r<round>]`): its latest outcome once final, else queued or
+   * active from its batch's state. Undefined when it is not the owner's or does not exist.
+   */
+  async item(jobId: string, owner: string): Promise<JobView | undefined> {
+    const ref = parseBatchItemJobId(jobId);
+    if (ref === undefined) return undefined;
+    const item = await this.store.item(ref.batchId, ref.index);
+    if (item === undefined || item.owner !== owner || ref.index >= item.total || ref.round > item.round) return undefined;
+    const type = jobTypeOfChar(item.type ?? "") ?? "unstructured";
+    if (item.line !== undefined) {
+      const line = JSON.parse(item.line) as BatchResultLine;
+      const view: JobView = { id: line.job_id, type: line.result?.type ?? type, status: line.status, attempts: line.status === "cancelled" ? 0 : 1, created_at: item.createdAt };
+      if (line.result !== undefined) view.result = line.result;
+      if (line.error !== undefined) view.error = line.error;
+      return { ...view, batch_id: ref.batchId, custom_id: line.custom_id };
+    }
+    const current = item.round > 0 ? `${ref.batchId}-${ref.index}-r${item.round}` : `${ref.batchId}-${ref.index}`;
+    return { id: current, type, status: item.state === "a" ? "active" : "queued", attempts: 0, created_at: item.createdAt, batch_id: ref.batchId };
+  }
+
+  private async charge(owner: string, n: number, now: number): Promise<void> {
+    const limit = this.config.api.rateLimitPerMin;
+    if (limit <= 0) return;
+    if (n > limit) {
+      throw new AppError("BATCH_TOO_LARGE", `this key may submit ${limit} items a minute (RATE_LIMIT_PER_MIN); this batch has ${n}: split it`, { details: { max_items: limit, items: n, limit_per_min: limit } });
+    }
+    const retryAfter = await this.limiter.chargeItems(owner, n, limit, now);
+    if (retryAfter === 0) return;
+    this.metrics.rateLimited.inc();
+    throw new AppError("RATE_LIMITED", `${n} more items would exceed ${limit} requests per minute for this key (batch items count one each)`, {
+      details: { limit_per_min: limit, items: n, retry_after_s: retryAfter },
+      headers: { "Retry-After": String(retryAfter) },
+    });
   }
 
   private metadata(body: BatchBody): Record<string, string> | undefined {
@@ -168,6 +265,27 @@ function itemError(index: number, customId: string | undefined, err: AppError, b
   const code = err.status === 400 ? "INVALID_REQUEST" : err.code;
   const label = customId === undefined ? `item ${index}` : `item ${index} (custom_id "${customId.slice(0, 100)}")`;
   return new ItemError(new AppError(code, `${label}: ${err.message}`, { details }));
+}
+
+/** A retry entry (`provider \n entry`) for round `round`: the same item, its payload marked with the round. */
+function reentry(value: string, round: number): { provider: ProviderName; index: number; entry: string } | undefined {
+  const cut = value.indexOf("\n");
+  const provider = value.slice(0, cut) as ProviderName;
+  if (cut < 0 || !PROVIDERS.includes(provider)) return undefined;
+  try {
+    const { index, customId, payload } = decodeBatchEntry(value.slice(cut + 1));
+    return { provider, index, entry: encodeBatchEntry(index, customId, { ...payload, batch_round: round }) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The lines of a chunk (read from position `from`) that are their item's latest: `lines` points at them. */
+async function latestOnly(store: BatchStore, id: string, chunk: readonly string[], from: number): Promise<string[]> {
+  const indexes = chunk.map((l) => Number(JOB_ID_IN_LINE.exec(l)?.[1] ?? -1));
+  const positions = await store.linePositions(id, indexes.filter((i) => i >= 0));
+  let k = 0;
+  return chunk.filter((_, i) => (indexes[i] as number) < 0 || positions[k++] === from + i);
 }
 
 function notFound(id: string): AppError {

@@ -1,4 +1,4 @@
-import type { ChainableCommander, Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import {
   BATCH_CANCELLED_ERROR,
   BATCH_SCRIPTS,
@@ -6,17 +6,20 @@ import {
   activeBatchesKey,
   batchKeySet,
   batchWakeChannel,
+  ownerBatchesKey,
   runningBatchesKey,
   type Keys,
   type ProviderName,
 } from "@llmq/shared";
 
 /**
- * A batch's Redis state (layout: @llmq/shared batch-keys.ts). Invariant: a batch is stored in ONE MULTI
- * (meta hash with its counts, every pending entry, its place in the feeders' sets and the unfinished set, the
- * wake message). Redis
- * applies a MULTI whole or not at all: a connection that dies before EXEC leaves no key, so there is never a
- * batch whose counts disagree with the items stored. After that, only the Lua scripts change counts.
+ * A batch's Redis state (layout: @llmq/shared batch-keys.ts). Invariant: a batch is either wholly stored or not
+ * visible. Its items are written first, in bounded commands (RPUSH of PUSH_CHUNK entries), under keys nothing
+ * reads until the meta hash exists and the batch is in the feeders' sets; those staged keys carry STAGE_TTL_S,
+ * so an API that dies half-way leaves nothing behind for long. The last step is one small MULTI (meta hash with
+ * its counts, TTLs lifted, the feeders' sets, the unfinished set, the owner's list, the wake message), so there is
+ * never a visible batch whose counts disagree with the items stored, and no step holds Redis for the whole batch.
+ * After that, only the Lua scripts change counts.
  */
 export interface NewBatch {
   id: string;
@@ -26,12 +29,33 @@ export interface NewBatch {
   metadata: Record<string, string> | undefined;
   /** Encoded entries (encodeBatchEntry) per provider, in item order. */
   entries: Partial<Record<ProviderName, string[]>>;
+  /** One character per item, in item order: its job type (jobTypeChar). */
+  types: string;
 }
 
 export type BatchMeta = Record<string, string>;
 
-/** RPUSH arguments per command: large enough to be few commands, small enough for Redis's argument buffers. */
-const PUSH_CHUNK = 1000;
+/** Entries per RPUSH (and characters per APPEND): each command stays short whatever the batch's size. */
+export const PUSH_CHUNK = 1000;
+/** Commands in flight per round trip while staging. */
+const STAGE_PIPELINE = 8;
+/** How long staged items live if their batch is never made visible. */
+export const STAGE_TTL_S = 3600;
+/** A retry claim older than this was left by an API that died: another retry may take over. */
+const RETRY_STALE_MS = 60_000;
+/** Retry entries per HSCAN step. */
+const RETRY_CHUNK = 500;
+
+/** An item's state as stored: its job type, its state, and its latest result line. */
+export interface ItemRecord {
+  owner: string;
+  total: number;
+  createdAt: number;
+  round: number;
+  type: string | undefined;
+  state: string | undefined;
+  line: string | undefined;
+}
 
 export class BatchStore {
   constructor(
@@ -39,10 +63,29 @@ export class BatchStore {
     private readonly keys: Keys,
   ) {}
 
-  /** Queues the whole batch into `multi` (the MULTI is exec'd by `create`; tests drive it by hand). */
-  queueCreate(multi: ChainableCommander, batch: NewBatch): ChainableCommander {
+  /** Writes the items under the batch's keys, invisible to every reader (no meta hash, in no set). */
+  async stage(batch: NewBatch): Promise<void> {
+    const set = batchKeySet(this.keys, batch.id);
+    const commands: [string, (string | number)[]][] = [];
+    for (const provider of PROVIDERS) {
+      const entries = batch.entries[provider] ?? [];
+      for (let i = 0; i < entries.length; i += PUSH_CHUNK) commands.push(["rpush", [set.pending[provider], ...entries.slice(i, i + PUSH_CHUNK)]]);
+      if (entries.length > 0) commands.push(["expire", [set.pending[provider], STAGE_TTL_S]]);
+    }
+    for (let i = 0; i < batch.types.length; i += PUSH_CHUNK * 10) commands.push(["append", [set.types, batch.types.slice(i, i + PUSH_CHUNK * 10)]]);
+    commands.push(["expire", [set.types, STAGE_TTL_S]]);
+    for (let i = 0; i < commands.length; i += STAGE_PIPELINE) {
+      const pipe = this.redis.pipeline();
+      for (const [name, args] of commands.slice(i, i + STAGE_PIPELINE)) pipe.call(name, ...args);
+      throwFirst(await pipe.exec(), batch.id);
+    }
+  }
+
+  /** Makes a staged batch visible in one small MULTI (O(providers), not O(items)). */
+  async commit(batch: NewBatch): Promise<void> {
     const set = batchKeySet(this.keys, batch.id);
     const providers = PROVIDERS.filter((p) => (batch.entries[p]?.length ?? 0) > 0);
+    const multi = this.redis.multi();
     multi.hset(set.meta, {
       owner: batch.owner,
       status: "queued",
@@ -56,21 +99,27 @@ export class BatchStore {
       providers: providers.join(","),
       ...(batch.metadata !== undefined && { metadata: JSON.stringify(batch.metadata) }),
     });
+    multi.persist(set.types);
     for (const provider of providers) {
-      const entries = batch.entries[provider] ?? [];
-      for (let i = 0; i < entries.length; i += PUSH_CHUNK) multi.rpush(set.pending[provider], ...entries.slice(i, i + PUSH_CHUNK));
+      multi.persist(set.pending[provider]);
       multi.zadd(activeBatchesKey(this.keys, provider), batch.createdAt, batch.id);
     }
     multi.zadd(runningBatchesKey(this.keys), batch.createdAt, batch.id);
+    multi.zadd(ownerBatchesKey(this.keys, batch.owner), batch.createdAt, batch.id);
     multi.publish(batchWakeChannel(this.keys), providers.join(","));
-    return multi;
+    throwFirst(await multi.exec(), batch.id);
   }
 
+  /** stage + commit; on failure the staged keys are removed (best effort: they expire anyway). */
   async create(batch: NewBatch): Promise<void> {
-    const replies = await this.queueCreate(this.redis.multi(), batch).exec();
-    if (replies === null) throw new Error(`storing batch ${batch.id} was aborted`);
-    const failed = replies.find(([err]) => err !== null);
-    if (failed !== undefined) throw failed[0] as Error;
+    try {
+      await this.stage(batch);
+      await this.commit(batch);
+    } catch (err) {
+      const set = batchKeySet(this.keys, batch.id);
+      if ((await this.redis.exists(set.meta).catch(() => 1)) === 0) await this.redis.unlink(...PROVIDERS.map((p) => set.pending[p]), set.types).catch(() => undefined);
+      throw err;
+    }
   }
 
   /** The meta hash; undefined when there is no such batch (or it expired). O(1) in the batch's size. */
@@ -88,9 +137,112 @@ export class BatchStore {
     return this.redis.lrange(this.keys.batchPart(batchId, "results"), from, to);
   }
 
+  /** Where each item's latest line is (item index -> position in the results list). */
+  async linePositions(batchId: string, indexes: readonly number[]): Promise<(number | undefined)[]> {
+    if (indexes.length === 0) return [];
+    const raw = await this.redis.hmget(this.keys.batchPart(batchId, "lines"), ...indexes.map(String));
+    return raw.map((v) => (v === null ? undefined : Number(v)));
+  }
+
   /** Runs the cancel script: the number of items cancelled now, -1 no batch, -2 already finished. */
   async cancel(batchId: string, ttlS: number): Promise<number> {
     const set = batchKeySet(this.keys, batchId);
     return Number(await BATCH_SCRIPTS.cancel.run(this.redis, set.scriptKeys, [Date.now(), ttlS, batchId, JSON.stringify(BATCH_CANCELLED_ERROR)]));
   }
+
+  /**
+   * One page of the owner's batches, newest first, after the cursor position (created_at, id) exclusive.
+   * Batches that expired leave the owner's set as they are met.
+   */
+  async list(owner: string, limit: number, after: { score: number; id: string } | undefined): Promise<{ id: string; score: number; meta: BatchMeta }[]> {
+    const index = ownerBatchesKey(this.keys, owner);
+    const out: { id: string; score: number; meta: BatchMeta }[] = [];
+    let offset = 0;
+    const max = after === undefined ? "+inf" : String(after.score);
+    while (out.length < limit) {
+      const want = limit - out.length + 1;
+      const flat = await this.redis.zrevrangebyscore(index, max, "-inf", "WITHSCORES", "LIMIT", offset, want);
+      if (flat.length === 0) break;
+      offset += flat.length / 2;
+      const page: { id: string; score: number }[] = [];
+      for (let i = 0; i < flat.length; i += 2) {
+        const id = flat[i] as string;
+        const score = Number(flat[i + 1]);
+        // Same created_at as the cursor: members come in reverse id order, so those >= the cursor's id were shown.
+        if (after !== undefined && score === after.score && id >= after.id) continue;
+        page.push({ id, score });
+      }
+      const pipe = this.redis.pipeline();
+      for (const p of page) pipe.hgetall(this.keys.batch(p.id));
+      const metas = (await pipe.exec()) ?? [];
+      const gone: string[] = [];
+      page.forEach((p, i) => {
+        const meta = metas[i]?.[1] as BatchMeta | undefined;
+        if (meta?.owner === undefined) gone.push(p.id);
+        else if (out.length < limit) out.push({ ...p, meta });
+      });
+      if (gone.length > 0) await this.redis.zrem(index, ...gone);
+      if (flat.length / 2 < want) break;
+    }
+    return out;
+  }
+
+  /** Everything GET /jobs/{id} needs about item `index`, in two round trips at most. */
+  async item(batchId: string, index: number): Promise<ItemRecord | undefined> {
+    const set = batchKeySet(this.keys, batchId);
+    const replies = (await this.redis.pipeline().hmget(set.meta, "owner", "total", "created_at", "round").hget(set.state, String(index)).hget(set.lines, String(index)).getrange(set.types, index, index).exec()) ?? [];
+    const [owner, total, createdAt, round] = (replies[0]?.[1] as (string | null)[] | undefined) ?? [];
+    if (owner === null || owner === undefined) return undefined;
+    const state = (replies[1]?.[1] as string | null) ?? undefined;
+    const pos = replies[2]?.[1] as string | null | undefined;
+    const type = (replies[3]?.[1] as string | undefined) || undefined;
+    const final = state === "c" || state === "f" || state === "x";
+    const line = final && pos !== null && pos !== undefined ? ((await this.redis.lindex(set.results, Number(pos))) ?? undefined) : undefined;
+    return { owner, total: Number(total), createdAt: Number(createdAt), round: Number(round ?? 0), type, state, line };
+  }
+
+  /**
+   * A retry, in three steps: claim the finished batch (script), push its failed items' entries back into the
+   * pending lists and clear their states in chunks (invisible: the batch is in no feeder's set yet), then
+   * reopen it in one script that moves the counts. `reentry` rewrites each entry for the new round.
+   * Returns the claim's outcome, and the number of items put back when it is 'ok'.
+   */
+  async retry(batchId: string, token: string, reentry: (entry: string, round: number) => { provider: ProviderName; index: number; entry: string } | undefined): Promise<{ outcome: string; requeued: number }> {
+    const set = batchKeySet(this.keys, batchId);
+    const now = Date.now();
+    const outcome = String(await BATCH_SCRIPTS.beginRetry.run(this.redis, set.scriptKeys, [token, now, RETRY_STALE_MS]));
+    if (outcome !== "ok") return { outcome, requeued: 0 };
+    const round = Number((await this.redis.hget(set.meta, "round")) ?? 0) + 1;
+    const seen = new Set<number>();
+    let cursor = "0";
+    do {
+      const [next, flat] = await this.redis.hscan(set.retry, cursor, "COUNT", RETRY_CHUNK);
+      cursor = next;
+      const pipe = this.redis.pipeline();
+      const indexes: string[] = [];
+      for (let i = 1; i < flat.length; i += 2) {
+        const item = reentry(flat[i] as string, round);
+        // HSCAN may return an entry twice; an item is put back once.
+        if (item === undefined || seen.has(item.index)) continue;
+        seen.add(item.index);
+        indexes.push(String(item.index));
+        pipe.rpush(set.pending[item.provider], item.entry);
+      }
+      if (indexes.length > 0) pipe.hdel(set.state, ...indexes);
+      throwFirst(await pipe.exec(), batchId);
+    } while (cursor !== "0");
+    const committed = await BATCH_SCRIPTS.commitRetry.run(this.redis, set.scriptKeys, [token, seen.size, Date.now(), round, batchId, batchWakeChannel(this.keys), ...PROVIDERS]);
+    return { outcome: Number(committed) === 1 ? "ok" : "busy", requeued: seen.size };
+  }
+
+  /** Unfinished batches of every key (the metrics' batches-active gauge). */
+  runningCount(): Promise<number> {
+    return this.redis.zcard(runningBatchesKey(this.keys));
+  }
+}
+
+function throwFirst(replies: [Error | null, unknown][] | null, batchId: string): void {
+  if (replies === null) throw new Error(`storing batch ${batchId} was aborted`);
+  const failed = replies.find(([err]) => err !== null);
+  if (failed !== undefined) throw failed[0] as Error;
 }

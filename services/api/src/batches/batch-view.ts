@@ -10,6 +10,7 @@ export function batchView(id: string, meta: BatchMeta): BatchView {
   if (meta.started_at !== undefined) view.started_at = n("started_at");
   if (meta.finished_at !== undefined) view.finished_at = n("finished_at");
   if (meta.cancel_requested_at !== undefined) view.cancel_requested_at = n("cancel_requested_at");
+  if (meta.round !== undefined) view.retries = n("round");
   if (meta.metadata !== undefined) view.metadata = JSON.parse(meta.metadata) as Record<string, string>;
   return view;
 }

@@ -38,6 +38,11 @@ type QueuedJob = NonNullable<Awaited<ReturnType<JobQueue["getJob"]>>>;
 /** An Idempotency-Key this request holds: given back if its job cannot be enqueued. */
 type Claim = { keyHash: string; value: string };
 
+/** Batch items' views (the batches component), so GET /jobs/{id} answers for them too. */
+export interface BatchItemViews {
+  item(jobId: string, owner: string): Promise<JobView | undefined>;
+}
+
 export class JobService {
   constructor(
     private readonly config: Config,
@@ -47,6 +52,7 @@ export class JobService {
     private readonly waiter: ResultWaiter,
     private readonly planner: JobRequestPlanner,
     private readonly metrics: ApiMetrics,
+    private readonly batchItems?: BatchItemViews,
   ) {}
 
   async submit(type: JobType, body: unknown, opts: SubmitOptions): Promise<JobAnswer> {
@@ -114,6 +120,11 @@ export class JobService {
 
   /** GET /jobs/{id}. */
   async get(id: string, owner: string): Promise<JobView> {
+    if (BATCH_ITEM_ID.test(id) && this.batchItems !== undefined) {
+      const view = await this.batchItems.item(id, owner);
+      if (view === undefined) throw notFound(id);
+      return view;
+    }
     const found = await this.find(id, owner);
     if (found === undefined) throw notFound(id);
     return "record" in found ? viewFromRecord(found.record) : found.view;
@@ -214,6 +225,8 @@ export class JobService {
   }
 }
 
+/** A batch item's job id: its batch, its index, its retry round. */
+const BATCH_ITEM_ID = /^batch_[0-9a-f]{32}-\d{1,6}(?:-r\d{1,4})?$/;
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /** How long a claimed Idempotency-Key's job may take to appear in its queue. */

@@ -59,6 +59,16 @@ export class JobStore {
   }
 
   /**
+   * The same window charged `n` at once (a batch's items), and only when all `n` fit: a refused batch costs
+   * nothing. Returns the seconds until the window ends when they do not fit, else 0.
+   */
+  async chargeItems(owner: string, n: number, limitPerMin: number, now = Date.now()): Promise<number> {
+    const window = Math.floor(now / 60_000);
+    const fits = await this.redis.eval(CHARGE_SCRIPT, 1, this.keys.rate(owner, window), n, limitPerMin);
+    return fits === 1 ? 0 : Math.max(1, Math.ceil(((window + 1) * 60_000 - now) / 1000));
+  }
+
+  /**
    * Marks a not-yet-started job cancelled: the record (the worker skips a job whose record says cancelled)
    * and the done message, atomically. NX, like the worker's own final write: the first final state wins,
    * so a job that finished meanwhile keeps its result. Returns false when a record was already there.
@@ -75,3 +85,10 @@ if redis.call("SET", KEYS[1], ARGV[1], "EX", ARGV[2], "NX") then
   return 1
 end
 return 0`;
+
+const CHARGE_SCRIPT = `
+local used = tonumber(redis.call("GET", KEYS[1]) or "0")
+if used + tonumber(ARGV[1]) > tonumber(ARGV[2]) then return 0 end
+redis.call("INCRBY", KEYS[1], ARGV[1])
+redis.call("EXPIRE", KEYS[1], 61)
+return 1`;

@@ -12,6 +12,9 @@ export interface JobView {
   created_at: number;
   started_at?: number;
   finished_at?: number;
+  /** A batch item's batch and custom_id. */
+  batch_id?: string;
+  custom_id?: string;
 }
 
 export function viewFromRecord(record: FinalJobRecord): JobView {

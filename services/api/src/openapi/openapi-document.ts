@@ -25,7 +25,13 @@ function errors(...statuses: number[]): Record<string, unknown> {
 }
 
 const keyed = [{ apiKey: [] }, { bearer: [] }];
-const jobId = { name: "id", in: "path", required: true, schema: { type: "string", format: "uuid" } };
+const jobId = {
+  name: "id",
+  in: "path",
+  required: true,
+  description: "A job's UUID, or a batch item's id `batch_…-<index>` (`-r<round>` once retried), as its result line names it.",
+  schema: { type: "string", pattern: "^([0-9a-f-]{36}|batch_[0-9a-f]{32}-[0-9]{1,6}(-r[0-9]{1,4})?)$" },
+};
 const accepted = {
   description: "Not finished within `wait` (or asked to answer at once): the job, to poll at Location.",
   headers: { Location: { schema: { type: "string" } }, "Retry-After": { schema: { type: "integer" } } },

@@ -34,7 +34,7 @@ export const RESPONSE_SCHEMAS = {
     description: "A finished job's answer: the 200 body of a job route, and `result` when polled.",
     required: ["id", "type", "model", "provider", "simulated", "output", "finish_reason", "usage", "attempts", "repairs", "cached", "timings"],
     properties: {
-      id: { type: "string", format: "uuid" },
+      id: { type: "string", description: "A UUID; a batch item's id is `batch_…-<index>`, `-r<round>` once its batch was retried." },
       type: { type: "string", enum: JOB_TYPES },
       model: { type: "string" },
       provider: { type: "string", enum: ["openai", "anthropic", "groq"] },
@@ -62,7 +62,7 @@ export const RESPONSE_SCHEMAS = {
     type: "object",
     required: ["id", "type", "status", "attempts", "created_at"],
     properties: {
-      id: { type: "string", format: "uuid" },
+      id: { type: "string", description: "A UUID; a batch item's id is `batch_…-<index>`, `-r<round>` once its batch was retried." },
       type: { type: "string", enum: JOB_TYPES },
       status: { type: "string", enum: ["queued", "active", "completed", "failed", "cancelled"] },
       result: ref("JobResult"),
@@ -71,6 +71,8 @@ export const RESPONSE_SCHEMAS = {
       created_at: { type: "integer", description: "epoch ms" },
       started_at: { type: "integer", description: "epoch ms" },
       finished_at: { type: "integer", description: "epoch ms" },
+      batch_id: { type: "string", description: "A batch item's batch." },
+      custom_id: { type: "string", description: "A batch item's custom_id (once it has a result line)." },
     },
   },
   Schema: {

@@ -13,7 +13,7 @@ afterEach(async () => {
 /** A finished batch of `n` result lines of about 1 KB each, written straight to Redis (no jobs run). */
 async function bigFinishedBatch(harness: BatchHarness, n: number): Promise<string> {
   const id = `batch_${"cd".repeat(16)}`;
-  await new BatchStore(harness.stack.redis, harness.stack.keys).create({ id, owner: "alice", createdAt: Date.now(), total: n, metadata: undefined, entries: {} });
+  await new BatchStore(harness.stack.redis, harness.stack.keys).create({ id, owner: "alice", createdAt: Date.now(), total: n, metadata: undefined, entries: {}, types: "" });
   const pad = "x".repeat(900);
   for (let i = 0; i < n; i += 1000) {
     const lines = Array.from({ length: Math.min(1000, n - i) }, (_, k) =>

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Redis, type ChainableCommander } from "ioredis";
+import { Redis } from "ioredis";
 import {
   BATCH_SCRIPTS,
   activeBatchesKey,
@@ -7,12 +7,13 @@ import {
   batchResultLine,
   createLogger,
   encodeBatchEntry,
+  runningBatchesKey,
   type BatchView,
   type JobPayload,
 } from "@llmq/shared";
 import { UnrecoverableError, Worker } from "bullmq";
 import { BatchFeeder } from "../../../worker/src/index.js";
-import { BatchStore } from "../../src/batches/index.js";
+import { BatchStore, STAGE_TTL_S } from "../../src/batches/index.js";
 import { mixedItem, startBatchHarness, type BatchHarness } from "./harness.js";
 
 let h: BatchHarness | undefined;
@@ -33,7 +34,7 @@ async function batchKeys(harness: BatchHarness): Promise<string[]> {
 }
 
 describe("storing a batch is all or nothing", () => {
-  it("a connection lost before EXEC leaves no trace of the batch; the same MULTI exec'd stores all of it with exact counts", async () => {
+  it("an API that dies after staging the items leaves no visible batch (and staged keys that expire); create stores all of it with exact counts", async () => {
     h = await startBatchHarness("batch-crash-submit", { workers: 0 });
     const id = `batch_${"ab".repeat(16)}`;
     const n = 2500;
@@ -44,26 +45,45 @@ describe("storing a batch is all or nothing", () => {
       total: n,
       metadata: { k: "v" },
       entries: { openai: Array.from({ length: n }, (_, i) => encodeBatchEntry(i, `c${i}`, { ...payload(i), batch_id: id, custom_id: `c${i}` })) },
+      types: "1".repeat(n),
     };
-    // The API process "crashes" mid-submit: MULTI and every queued command reached Redis, EXEC never did.
-    // (ioredis without pipelining sends each command as it is queued; Redis answers QUEUED and holds it.)
-    const doomed = new Redis(h.stack.config.redis.url, { maxRetriesPerRequest: null });
-    await doomed.multi({ pipeline: false });
-    new BatchStore(doomed, h.stack.keys).queueCreate(doomed as unknown as ChainableCommander, batch);
-    expect(await doomed.ping()).toBe("QUEUED"); // every command above reached Redis and was queued
-    expect(await batchKeys(h)).toEqual([]); // nothing is visible while the transaction is open
-    doomed.disconnect();
-    await new Promise((r) => setTimeout(r, 100));
-    expect(await batchKeys(h)).toEqual([]);
+    const store = new BatchStore(h.stack.redis, h.stack.keys);
+    // The API "crashes" between staging the items and the commit that makes the batch visible.
+    await store.stage(batch);
+    const set = batchKeySet(h.stack.keys, id);
+    expect(await h.stack.redis.llen(set.pending.openai)).toBe(n);
+    expect(await h.stack.redis.exists(set.meta)).toBe(0);
+    const ttl = await h.stack.redis.ttl(set.pending.openai);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(STAGE_TTL_S);
     expect(await h.stack.redis.zcard(activeBatchesKey(h.stack.keys, "openai"))).toBe(0);
+    expect(await h.stack.redis.zcard(runningBatchesKey(h.stack.keys))).toBe(0);
     expect((await h.stack.request(`/api/v1/batches/${id}`)).status).toBe(404);
+    expect(((await h.stack.request("/api/v1/batches")).body as { data: unknown[] }).data).toEqual([]);
+    await h.stack.redis.del(set.pending.openai, set.types);
 
-    // The same batch through the real path: everything, or (had EXEC failed) nothing.
-    await new BatchStore(h.stack.redis, h.stack.keys).create(batch);
+    // The same batch through the real path: staged in chunks, then made visible whole.
+    await store.create(batch);
     const view = (await h.stack.request(`/api/v1/batches/${id}`)).body as BatchView;
     expect(view.counts).toEqual({ total: n, queued: n, active: 0, completed: 0, failed: 0, cancelled: 0 });
-    expect(await h.stack.redis.llen(batchKeySet(h.stack.keys, id).pending.openai)).toBe(n);
+    expect(await h.stack.redis.llen(set.pending.openai)).toBe(n);
+    expect(await h.stack.redis.ttl(set.pending.openai)).toBe(-1);
+    expect(await h.stack.redis.strlen(set.types)).toBe(n);
     expect(await h.stack.redis.zscore(activeBatchesKey(h.stack.keys, "openai"), id)).not.toBeNull();
+  });
+
+  it("a create that fails while staging removes what it staged and shows no batch", async () => {
+    h = await startBatchHarness("batch-stage-fail", { workers: 0 });
+    const id = `batch_${"ef".repeat(16)}`;
+    const set = batchKeySet(h.stack.keys, id);
+    // The types key holds a hash, so the staging's APPEND fails after the entries were pushed.
+    await h.stack.redis.hset(set.types, "x", "1");
+    const entries = Array.from({ length: 1500 }, (_, i) => encodeBatchEntry(i, `c${i}`, { ...payload(i), batch_id: id, custom_id: `c${i}` }));
+    const store = new BatchStore(h.stack.redis, h.stack.keys);
+    await expect(store.create({ id, owner: "alice", createdAt: Date.now(), total: 1500, metadata: undefined, entries: { openai: entries }, types: "1".repeat(1500) })).rejects.toThrow(/WRONGTYPE/);
+    expect(await h.stack.redis.exists(set.pending.openai, set.meta, set.types)).toBe(0);
+    expect(await h.stack.redis.zcard(activeBatchesKey(h.stack.keys, "openai"))).toBe(0);
+    expect((await h.stack.request(`/api/v1/batches/${id}`)).status).toBe(404);
   });
 });
 

@@ -101,11 +101,13 @@ describe("a batch from submit to results", () => {
   it("the OpenAPI document lists every batch route with the shared batch request schema", async () => {
     h = await startBatchHarness("batch-openapi", { workers: 0 });
     const doc = (await h.stack.request("/api/v1/openapi.json")).body as { paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: { title?: string } }> } }>>; components: { schemas: Record<string, unknown> } };
-    expect(Object.keys(doc.paths["/api/v1/batches"] ?? {})).toEqual(["post"]);
+    expect(Object.keys(doc.paths["/api/v1/batches"] ?? {})).toEqual(["post", "get"]);
     expect(doc.paths["/api/v1/batches"]?.post?.requestBody?.content["application/json"]?.schema.title).toBe("BatchRequest");
     expect(Object.keys(doc.paths["/api/v1/batches/{id}"] ?? {})).toEqual(["get"]);
     expect(Object.keys(doc.paths["/api/v1/batches/{id}/results"] ?? {})).toEqual(["get"]);
     expect(Object.keys(doc.paths["/api/v1/batches/{id}/cancel"] ?? {})).toEqual(["post"]);
+    expect(Object.keys(doc.paths["/api/v1/batches/{id}/retry"] ?? {})).toEqual(["post"]);
+    expect(doc.components.schemas).toHaveProperty("BatchList");
     expect(doc.components.schemas).toHaveProperty("Batch");
     expect(doc.components.schemas).toHaveProperty("BatchResultLine");
   });

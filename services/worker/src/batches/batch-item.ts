@@ -4,7 +4,9 @@ import {
   BATCH_SCRIPTS,
   batchKeySet,
   batchResultLine,
+  encodeBatchEntry,
   parseBatchItemJobId,
+  type ProviderName,
   type ErrorBody,
   type FinalJobRecord,
   type JobPayload,
@@ -34,8 +36,21 @@ export async function startBatchItem(redis: Redis, keys: Keys, jobId: string, pa
   return FINAL_STATES[reply] ?? "gone";
 }
 
-/** Queues the item's final step into finalize's MULTI. False when the record is not a batch item's. */
-export function addBatchItemFinish(multi: ChainableCommander, keys: Keys, record: FinalJobRecord, ttlS: number): boolean {
+/**
+ * What a failed item leaves for a later retry of its batch: its provider and its pending entry, so the retry
+ * puts it back without the client sending it again.
+ */
+export function batchRetryEntry(provider: ProviderName, jobId: string, payload: JobPayload): string {
+  const item = parseBatchItemJobId(jobId);
+  if (item === undefined) return "";
+  return `${provider}\n${encodeBatchEntry(item.index, payload.custom_id ?? "", payload)}`;
+}
+
+/**
+ * Queues the item's final step into finalize's MULTI. False when the record is not a batch item's. `retryEntry`
+ * (batchRetryEntry) is kept with a failed item's line.
+ */
+export function addBatchItemFinish(multi: ChainableCommander, keys: Keys, record: FinalJobRecord, ttlS: number, retryEntry = ""): boolean {
   const item = record.batch_id === undefined ? undefined : parseBatchItemJobId(record.id);
   if (item === undefined || record.status === "cancelled") return false;
   const line = batchResultLine({
@@ -46,7 +61,7 @@ export function addBatchItemFinish(multi: ChainableCommander, keys: Keys, record
     ...(record.error !== undefined && { error: record.error }),
   });
   const state = record.status === "completed" ? "c" : "f";
-  BATCH_SCRIPTS.finishItem.queue(multi, batchKeySet(keys, item.batchId).scriptKeys, [item.index, state, line, Date.now(), ttlS, item.batchId]);
+  BATCH_SCRIPTS.finishItem.queue(multi, batchKeySet(keys, item.batchId).scriptKeys, [item.index, state, line, Date.now(), ttlS, item.batchId, state === "f" ? retryEntry : ""]);
   return true;
 }
 
@@ -58,6 +73,7 @@ export async function failLostBatchItem(redis: Redis, keys: Keys, jobId: string,
   const item = parseBatchItemJobId(jobId);
   if (item === undefined || item.batchId !== payload.batch_id) return false;
   const line = batchResultLine({ status: "failed", custom_id: payload.custom_id ?? "", job_id: jobId, error });
-  const stored = await BATCH_SCRIPTS.finishItem.run(redis, batchKeySet(keys, item.batchId).scriptKeys, [item.index, "f", line, Date.now(), ttlS, item.batchId]);
+  const retry = batchRetryEntry(payload.provider, jobId, payload);
+  const stored = await BATCH_SCRIPTS.finishItem.run(redis, batchKeySet(keys, item.batchId).scriptKeys, [item.index, "f", line, Date.now(), ttlS, item.batchId, retry]);
   return stored === 1;
 }

@@ -301,7 +301,7 @@ export class BatchFeeder {
     for (const entry of entries) {
       try {
         const { index, payload } = decodeBatchEntry(entry);
-        jobs.push({ name: payload.type, data: payload, opts: { ...this.jobOptions, priority, jobId: batchItemJobId(batchId, index) } });
+        jobs.push({ name: payload.type, data: payload, opts: { ...this.jobOptions, priority, jobId: batchItemJobId(batchId, index, payload.batch_round ?? 0) } });
       } catch (err) {
         await this.failUndecodable(batchId, entry, err as Error);
       }

@@ -52,7 +52,8 @@ async function failLostJobs(deps: ReconcileDeps, batchId: string, provider: Prov
       const now = await redis.hget(state, String(item.index));
       if (now === "c" || now === "f" || now === "x") continue;
       const job = await queue.getJob(jobId);
-      if (job === undefined) continue;
+      // A job of an earlier round failed before its batch was retried: the item runs again under a new id.
+      if (job === undefined || (job.data.batch_round ?? 0) !== item.round || item.round < Number((await redis.hget(keys.batch(batchId), "round")) ?? 0)) continue;
       const message = `the item's job failed in BullMQ without being run to the end: ${job.failedReason || "no reason recorded"}`.slice(0, 500);
       if (await failLostBatchItem(redis, keys, jobId, job.data, { code: "INTERNAL", message }, config.jobs.resultTtlS)) {
         stored++;
