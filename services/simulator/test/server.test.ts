@@ -68,7 +68,8 @@ describe("latency and pacing", () => {
     const stream = await client.chat.completions.create({ model: "gpt-4", messages: [{ role: "user", content: "Describe clouds" }], stream: true });
     for await (const _chunk of stream) arrivals.push(performance.now() - start);
     expect(arrivals.at(-1) ?? 0).toBeGreaterThanOrEqual(expected * 0.9);
-    expect(arrivals.filter((t) => t < expected / 2).length).toBeGreaterThan(0);
+    // Spread, not sent at the end: the first and last events are far apart (a loaded machine delays them alike).
+    expect((arrivals.at(-1) ?? 0) - (arrivals[0] ?? 0)).toBeGreaterThanOrEqual(expected * 0.5);
   });
 });
 
