@@ -13,7 +13,7 @@ export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions: ssrConditions, externalConditions: ["@llmq/source"] } },
   test: {
-    include: ["shared/test/**/*.test.ts", "services/*/test/**/*.test.ts", "load/test/**/*.test.ts", "test/**/*.test.ts"],
+    include: ["shared/test/**/*.test.ts", "services/*/test/**/*.test.ts", "load/test/**/*.test.ts", "cli/test/**/*.test.ts", "test/**/*.test.ts"],
     globalSetup: ["./test/global-setup.ts"],
     pool: "forks",
     testTimeout: 60_000,
