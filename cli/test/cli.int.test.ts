@@ -62,10 +62,12 @@ describe("llmq batch submit --wait --out", () => {
     expect(r.stderr).not.toContain("\x1b");
     expect(progress.at(-1)).toMatch(/^done 300\/300 \(100\.0%\)  failed 0  active 0  rate [\d.-]+(\/s)?  ETA 0s$/);
     expect(progress[0]).not.toMatch(/^done 300\/300/);
-    expect(r.stderr).toContain("OpenAI lines converted to conversation/structured items");
+    // This llmq takes chat items: the lines go as they are (the conversion is for an llmq without them).
+    expect(r.stderr).toContain("OpenAI lines sent as chat items");
     const lines = readLines(out);
     expectEachOnce(lines, 300);
     expect(lines.every((l) => l.status === "completed" && typeof l.result?.output === "string")).toBe(true);
+    expect(new Set(lines.map((l) => (l.result as { type?: string } | undefined)?.type))).toEqual(new Set(["chat"]));
   });
 
   it("a file larger than one batch is split into several batches, followed as one; --json gives the ids first and a summary last", async () => {

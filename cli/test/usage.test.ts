@@ -31,6 +31,7 @@ describe("llmq without a running llmq", () => {
       [["batch", "status", "not-an-id"], env, /is not a batch id/],
       [["batch", "submit", "/nonexistent/file.jsonl"], env, /cannot (read|reach)/],
       [["batch", "submit", "a", "b"], env, /expected one FILE, got 2/],
+      [["batch", "submit", openAiFile()], env, new RegExp(`^llmq: cannot reach llmq at http://127\\.0\\.0\\.1:${port}: ECONNREFUSED\n$`)],
       [["batch", "list", "--limit", "0"], env, /--limit must be a positive integer/],
       [["batch", "status", `batch_${"a".repeat(32)}`], {}, /no API key/],
       [["batch", "status", `batch_${"a".repeat(32)}`], env, new RegExp(`cannot reach llmq at http://127\\.0\\.0\\.1:${port}: ECONNREFUSED`)],
@@ -117,4 +118,10 @@ function closedPort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+function openAiFile(): string {
+  const path = join(scratchDir(), "one.jsonl");
+  writeFileSync(path, `${JSON.stringify({ custom_id: "a", method: "POST", url: "/v1/chat/completions", body: { model: "m", messages: [{ role: "user", content: "hi" }] } })}\n`);
+  return path;
 }

@@ -112,7 +112,8 @@ async function acceptsChatItems(ctx: Ctx): Promise<boolean> {
     const types = (schema as { properties?: { requests?: { items?: { properties?: { type?: { enum?: unknown[] } } } } } } | undefined)?.properties?.requests?.items?.properties?.type?.enum;
     return Array.isArray(types) && types.includes("chat");
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) throw err;
-    return false;
+    // An llmq without the document (or one that will not show it) takes no chat items; no answer at all is an error.
+    if (err instanceof ApiError && err.status !== 401) return false;
+    throw err;
   }
 }
