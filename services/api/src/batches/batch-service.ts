@@ -56,6 +56,7 @@ export interface ItemLimiter {
 export const LIST_LIMIT_DEFAULT = 20;
 export const LIST_LIMIT_MAX = 100;
 const CURSOR = /^(\d{1,15})\.(batch_[0-9a-f]{32})$/;
+const ITEM_STATUS: Record<string, JobView["status"]> = { a: "active", c: "completed", f: "failed", x: "cancelled" };
 const JOB_ID_IN_LINE = /,"job_id":"batch_[0-9a-f]{32}-(\d{1,6})/;
 
 class ItemError extends Error {
@@ -201,7 +202,9 @@ export class BatchService {
       return { ...view, batch_id: ref.batchId, custom_id: line.custom_id };
     }
     const current = item.round > 0 ? `${ref.batchId}-${ref.index}-r${item.round}` : `${ref.batchId}-${ref.index}`;
-    return { id: current, type, status: item.state === "a" ? "active" : "queued", attempts: 0, created_at: item.createdAt, batch_id: ref.batchId };
+    // A final state without a line pointer: a batch stored before items had one; its state is all there is.
+    const status = ITEM_STATUS[item.state ?? ""] ?? "queued";
+    return { id: current, type, status, attempts: status === "queued" ? 0 : 1, created_at: item.createdAt, batch_id: ref.batchId };
   }
 
   private async charge(owner: string, n: number, now: number): Promise<void> {

@@ -181,7 +181,11 @@ export class BatchStore {
         if (meta?.owner === undefined) gone.push(p.id);
         else if (out.length < limit) out.push({ ...p, meta });
       });
-      if (gone.length > 0) await this.redis.zrem(index, ...gone);
+      if (gone.length > 0) {
+        await this.redis.zrem(index, ...gone);
+        // The removed entries no longer take places in the set: the next read starts that much earlier.
+        offset -= gone.length;
+      }
       if (flat.length / 2 < want) break;
     }
     return out;
