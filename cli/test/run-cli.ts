@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The built `llmq` (cli/dist/main.js), as `npx llmq` runs it: a child process, its exit code and both streams. */
-export const CLI = fileURLToPath(new URL("../dist/main.js", import.meta.url));
+/** The `llmq` bin (cli/bin/llmq.mjs, which runs the built cli/dist/main.js), as `npx llmq` runs it: a child process, its exit code and both streams. */
+export const CLI = fileURLToPath(new URL("../bin/llmq.mjs", import.meta.url));
 
 export interface CliRun {
   code: number | null;
