@@ -66,7 +66,7 @@ export function createApp(deps: AppDeps): Express {
   mountMetricsRoutes(open, metrics);
   app.use(open);
   mountAdminDashboard(app, deps.queues, config.api.adminKeyHash);
-  mountCompat(app, { config, logger, redis, keys, auth, jobs, planner, waiter: deps.waiter, streams: deps.streams, metrics, models: deps.models });
+  mountCompat(app, { config, logger, redis, keys, auth, jobs, planner, waiter: deps.waiter, streams: deps.streams, metrics, models: deps.models, batches });
   app.use("/api/v1", auth.require);
 
   // The job routes first: they are the hot path. Bodies are parsed by the POST routes only.

@@ -84,6 +84,13 @@ export interface Config {
     /** How often one worker looks for batch items BullMQ failed without the runner (stalled too often). */
     reconcileIntervalMs: number;
   };
+  /** Files uploaded to POST /v1/files (the OpenAI-compatible Batch API's input), kept in Redis. */
+  files: {
+    /** Largest file accepted (413 above it). */
+    maxBytes: number;
+    /** How long an uploaded file, and a /v1 batch's record, is kept. */
+    ttlS: number;
+  };
   worker: {
     concurrency: number;
     providerTimeoutMs: number;
@@ -259,6 +266,11 @@ export function parseConfig(env: Env): Config {
       feedIntervalMs: r.int("BATCH_FEED_INTERVAL_MS", 100, 10, 60_000),
       feedLowWater: r.int("BATCH_FEED_LOW_WATER", 0, 0, 100_000),
       reconcileIntervalMs: r.int("BATCH_RECONCILE_INTERVAL_MS", 30_000, 100),
+    },
+    files: {
+      // 10,000 lines of a few KB each: the default batch at BATCH_MAX_ITEMS with room to spare.
+      maxBytes: sizeBytes(r, "FILE_MAX_BYTES", 64 * 1024 * 1024),
+      ttlS: r.int("FILE_TTL_S", 7 * 86_400, 60),
     },
     worker: {
       concurrency,

@@ -23,6 +23,15 @@ export interface Keys {
   /** Batch state hash and its item lists. */
   batch(batchId: string): string;
   batchPart(batchId: string, part: string): string;
+  /** A file uploaded to POST /v1/files: meta hash; its bytes under filePart(id, "content"). TTL FILE_TTL_S. */
+  file(fileId: string): string;
+  filePart(fileId: string, part: string): string;
+  /** An owner's uploaded files (sorted set, score: created_at ms). */
+  ownerFiles(owner: string): string;
+  /** A batch created through /v1 (OpenAI or Anthropic Batch API): its dialect and request fields. TTL FILE_TTL_S. */
+  compatBatch(batchId: string): string;
+  /** An owner's /v1 batches of one dialect (sorted set, score: created_at ms), for listing. */
+  ownerCompatBatches(owner: string, dialect: string): string;
   /** Any other llmq-owned key: `${prefix}:${name}`. */
   custom(name: string): string;
 }
@@ -41,6 +50,11 @@ export function createKeys(prefix: string): Keys {
     rate: (owner, window) => `${p}:rate:${owner}:${window}`,
     batch: (id) => `${p}:batch:${id}`,
     batchPart: (id, part) => `${p}:batch:${id}:${part}`,
+    file: (id) => `${p}:file:${id}`,
+    filePart: (id, part) => `${p}:file:${id}:${part}`,
+    ownerFiles: (owner) => `${p}:files:${owner}`,
+    compatBatch: (id) => `${p}:compat-batch:${id}`,
+    ownerCompatBatches: (owner, dialect) => `${p}:compat-batches:${dialect}:${owner}`,
     custom: (name) => `${p}:${name}`,
   };
 }

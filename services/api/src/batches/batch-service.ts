@@ -40,6 +40,11 @@ import { batchView } from "./batch-view.js";
 export interface BatchContext {
   owner: string;
   requestId: string;
+  /**
+   * Which API a `chat` item's body speaks: OpenAI Chat Completions (the default, as /api/v1/batches takes it)
+   * or Anthropic Messages (the items of POST /v1/messages/batches). Every other check is the same.
+   */
+  chatDialect?: "openai" | "anthropic";
 }
 
 export type ResultStatus = BatchResultLine["status"];
@@ -245,7 +250,8 @@ export class BatchService {
     }
     seen.set(item.custom_id, index);
     try {
-      const plan = await this.planner.plan(item.type, item.body, { owner: ctx.owner, requestId: ctx.requestId, now });
+      const rctx = { owner: ctx.owner, requestId: ctx.requestId, now };
+      const plan = item.type === "chat" && ctx.chatDialect === "anthropic" ? await this.planner.planChat("anthropic", item.body, rctx) : await this.planner.plan(item.type, item.body, rctx);
       const payload = plan.cacheKey === undefined ? plan.payload : { ...plan.payload, cache_key: plan.cacheKey };
       return { provider: plan.model.provider, customId: item.custom_id, payload };
     } catch (err) {

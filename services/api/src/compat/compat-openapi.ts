@@ -1,5 +1,6 @@
 import { ANTHROPIC_MESSAGES_REQUEST_SCHEMA, OPENAI_CHAT_REQUEST_SCHEMA } from "@llmq/shared";
 import type { OpenApiHelpers } from "../batches/batch-openapi.js";
+import { compatBatchOpenApi } from "./batches/compat-batch-openapi.js";
 
 /**
  * The /v1 routes' part of the OpenAPI document. Request bodies are the schemas the routes validate with;
@@ -13,6 +14,7 @@ export function compatOpenApi(h: OpenApiHelpers): { paths: Record<string, Record
   const idempotency = [{ name: "Idempotency-Key", in: "header", schema: { type: "string", maxLength: 255 } }];
   return {
     paths: {
+      ...compatBatchOpenApi(h),
       "/v1/chat/completions": {
         post: {
           operationId: "openaiCreateChatCompletion",
