@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import OpenAI, { toFile } from "openai";
+import { freePort } from "@llmq/shared/testing";
 import { KEYS, startStack, unique, type Stack } from "../helpers.js";
 
 /**
@@ -99,6 +100,10 @@ describe("/v1/files with the openai client", () => {
     const all = [];
     for await (const f of idleAlice.files.list({ limit: 2 })) all.push(f.id);
     expect(all.slice(0, 3)).toEqual(ids);
+    // An expired file leaves the list and its index.
+    await idle.redis.del(idle.keys.file(ids[1]!));
+    expect((await idleAlice.files.list({ limit: 2 })).data.map((f) => f.id)).toEqual([ids[0], ids[2]]);
+    expect(await idle.redis.zscore(idle.keys.ownerFiles("alice"), ids[1]!)).toBeNull();
   });
 
   it("refuses other purposes, a missing file part, and a file above FILE_MAX_BYTES", async () => {
@@ -118,6 +123,20 @@ describe("/v1/files with the openai client", () => {
     expect(json.status).toBe(415);
     // Nothing half-stored: no staging key left behind.
     expect(await idle.redis.keys(`${idle.config.redis.prefix}:file:*:upload`)).toEqual([]);
+  });
+
+  it("answers an upload 503 at once when Redis is down, in OpenAI's error shape", async () => {
+    const dead = await startStack("compat-files-deadredis", { worker: false, redisUrl: `redis://127.0.0.1:${await freePort()}` });
+    try {
+      const client = new OpenAI({ baseURL: `${dead.url}/v1`, apiKey: KEYS.alice, maxRetries: 0, timeout: 10_000 });
+      const started = performance.now();
+      // Three megabytes: several chunks, the first write fails and the rest is drained.
+      const failed = await status(client, async () => client.files.create({ file: await toFile(Buffer.alloc(3 * 1024 * 1024, "a"), "big.jsonl"), purpose: "batch" }));
+      expect(failed).toMatchObject({ status: 503, code: "QUEUE_UNAVAILABLE" });
+      expect(performance.now() - started).toBeLessThan(5000);
+    } finally {
+      await dead.close();
+    }
   });
 });
 
@@ -241,5 +260,13 @@ describe("/v1/batches with the openai client", () => {
     expect((await status(idleAlice, () => idleAlice.batches.retrieve(plain.body.id))).status).toBe(404);
     const idleBob = new OpenAI({ baseURL: `${idle.url}/v1`, apiKey: KEYS.bob, maxRetries: 0 });
     expect((await idleBob.batches.list()).data).toEqual([]);
+
+    // A batch whose keys expired leaves the list, and its index, and the page is filled from further down.
+    await idle.redis.del(idle.keys.batch(ids[0]!));
+    const index = idle.keys.ownerCompatBatches("alice", "openai");
+    const size = await idle.redis.zcard(index);
+    const after = await idleAlice.batches.list({ limit: 2 });
+    expect(after.data.map((b) => b.id)).toEqual(ids.slice(1, 3));
+    expect(await idle.redis.zcard(index)).toBe(size - 1);
   });
 });

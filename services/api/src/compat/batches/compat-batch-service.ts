@@ -79,15 +79,20 @@ export class CompatBatchService {
     while (views.length <= limit) {
       const ids = await this.store.page(owner, dialect, from, limit + 1 - views.length);
       if (ids.length === 0) break;
+      // One round trip for the page: the reads go out together.
+      const found = await Promise.all(
+        ids.map((id) =>
+          this.get(id, owner, dialect).catch((err: unknown) => {
+            if (err instanceof AppError && err.code === "NOT_FOUND") return undefined;
+            throw err;
+          }),
+        ),
+      );
       let dropped = 0;
-      for (const id of ids) {
-        const found = await this.get(id, owner, dialect).catch((err: unknown) => {
-          if (err instanceof AppError && err.code === "NOT_FOUND") return undefined;
-          throw err;
-        });
-        if (found !== undefined) views.push(found);
+      for (const [i, batch] of found.entries()) {
+        if (batch !== undefined) views.push(batch);
         else {
-          await this.store.drop(owner, dialect, id);
+          await this.store.drop(owner, dialect, ids[i] as string);
           dropped++;
         }
       }

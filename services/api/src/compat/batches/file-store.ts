@@ -91,11 +91,12 @@ export class FileStore {
     while (found.length <= limit) {
       const ids = await this.redis.zrevrange(index, start, start + limit);
       if (ids.length === 0) break;
+      // One round trip for the page: the reads go out together.
+      const metas = await Promise.all(ids.map((id) => this.get(id, owner)));
       let dropped = 0;
-      for (const id of ids) {
-        const meta = await this.get(id, owner);
+      for (const [i, meta] of metas.entries()) {
         if (meta !== undefined) found.push(meta);
-        else dropped += await this.redis.zrem(index, id);
+        else dropped += await this.redis.zrem(index, ids[i] as string);
       }
       start += ids.length - dropped;
     }

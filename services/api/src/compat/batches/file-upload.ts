@@ -71,31 +71,42 @@ interface Received {
   error?: unknown;
 }
 
-/** Streams the part into the sink; never rejects (a failed sink drains the rest, so the parser can finish). */
-async function receive(stream: Readable & { truncated?: boolean }, sink: (chunk: Buffer) => Promise<void>): Promise<Received> {
-  let pending: Buffer[] = [];
-  let size = 0;
-  let bytes = 0;
-  let truncated = false;
-  stream.once("limit", () => (truncated = true));
-  try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+/**
+ * Streams the part into the sink, pausing the part while a chunk is written. Never rejects, and never destroys
+ * the part: busboy waits on a destroyed part forever, so after a failed write (Redis down) or past the size limit
+ * the rest is read and dropped, the parser finishes, and the error is answered at once.
+ */
+function receive(stream: Readable & { truncated?: boolean }, sink: (chunk: Buffer) => Promise<void>): Promise<Received> {
+  return new Promise((resolve) => {
+    let pending: Buffer[] = [];
+    let size = 0;
+    let bytes = 0;
+    let truncated = false;
+    let error: unknown;
+    let writing: Promise<void> = Promise.resolve();
+    const write = (chunk: Buffer): Promise<void> =>
+      sink(chunk).catch((err: unknown) => {
+        error ??= err;
+      });
+    stream.once("limit", () => (truncated = true));
+    stream.on("data", (chunk: Buffer) => {
       bytes += chunk.length;
-      if (truncated) continue;
+      if (truncated || error !== undefined) return;
       pending.push(chunk);
       size += chunk.length;
-      if (size >= SINK_CHUNK) {
-        await sink(Buffer.concat(pending, size));
-        pending = [];
-        size = 0;
-      }
-    }
-    if (size > 0 && !truncated) await sink(Buffer.concat(pending, size));
-    return { bytes, truncated: truncated || stream.truncated === true };
-  } catch (error) {
-    stream.resume();
-    return { bytes, truncated, error };
-  }
+      if (size < SINK_CHUNK) return;
+      const whole = Buffer.concat(pending, size);
+      pending = [];
+      size = 0;
+      stream.pause();
+      writing = write(whole).then(() => void stream.resume());
+    });
+    stream.once("end", () => {
+      void writing
+        .then(() => (size > 0 && !truncated && error === undefined ? write(Buffer.concat(pending, size)) : undefined))
+        .then(() => resolve({ bytes, truncated: truncated || stream.truncated === true, ...(error !== undefined && { error }) }));
+    });
+  });
 }
 
 function fieldError(field: string, message: string): AppError {
