@@ -135,5 +135,9 @@ describe("/v1/messages/batches with the @anthropic-ai/sdk client", () => {
     expect(all.slice(0, 3)).toEqual(ids);
     const idleBob = new Anthropic({ baseURL: idle.url, apiKey: KEYS.bob, maxRetries: 0 });
     expect((await idleBob.messages.batches.list()).data).toEqual([]);
+
+    // A batch whose keys expired is skipped; a page before before_id never reaches before_id itself.
+    await idle.redis.del(idle.keys.batch(`batch_${ids[1]!.slice(9)}`));
+    expect((await idleAlice.messages.batches.list({ limit: 5, before_id: ids[2]! })).data.map((b) => b.id)).toEqual([ids[0]]);
   });
 });

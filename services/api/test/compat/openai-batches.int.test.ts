@@ -83,6 +83,8 @@ describe("/v1/files with the openai client", () => {
     for await (const f of bob.files.list()) bobs.push(f.id);
     expect(bobs).not.toContain(file.id);
 
+    const named = await alice.files.create({ file: await toFile(Buffer.from(text), "données été.jsonl"), purpose: "batch" });
+    expect(named.filename).toBe("données été.jsonl");
     expect(await alice.files.delete(file.id)).toEqual({ id: file.id, object: "file", deleted: true });
     expect((await status(alice, () => alice.files.retrieve(file.id))).status).toBe(404);
     expect(await stack.redis.exists(stack.keys.file(file.id), stack.keys.filePart(file.id, "content"))).toBe(0);

@@ -25,10 +25,13 @@ export function mountAnthropicBatchRoutes(router: Router, service: CompatBatchSe
     let page;
     if (typeof q.before_id === "string") {
       // The page just newer than before_id: ranks [rank - limit, rank - 1] of the newest-first list.
-      const rank = await service.cursor(owner, "anthropic", batchIdOf(q.before_id, "before_id"), "before_id");
+      const before = batchIdOf(q.before_id, "before_id");
+      const rank = await service.cursor(owner, "anthropic", before, "before_id");
       const start = Math.max(0, rank - limit);
-      page = await service.list(owner, "anthropic", start, rank - start);
-      page = { views: page.views, hasMore: start > 0 };
+      const found = await service.list(owner, "anthropic", start, rank - start);
+      // A page short of expired batches is filled from further down: never with before_id or older.
+      const cut = found.views.findIndex(({ view }) => view.id === before);
+      page = { views: cut === -1 ? found.views : found.views.slice(0, cut), hasMore: start > 0 };
     } else {
       const start = typeof q.after_id === "string" ? (await service.cursor(owner, "anthropic", batchIdOf(q.after_id, "after_id"), "after_id")) + 1 : 0;
       page = await service.list(owner, "anthropic", start, limit);

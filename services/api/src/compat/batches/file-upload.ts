@@ -28,7 +28,7 @@ export async function readUpload(req: Request, maxBytes: number, sink: (chunk: B
   if (declared > maxBytes + ENVELOPE_BYTES) throw tooLarge(maxBytes);
   let parser: busboy.Busboy;
   try {
-    parser = busboy({ headers: req.headers, limits: { files: 1, fileSize: maxBytes, fields: 8, fieldSize: 4096, parts: 16 } });
+    parser = busboy({ headers: req.headers, defParamCharset: "utf8", limits: { files: 1, fileSize: maxBytes, fields: 8, fieldSize: 4096, parts: 16 } });
   } catch (err) {
     throw new AppError("UNSUPPORTED_MEDIA_TYPE", `the multipart body cannot be read: ${(err as Error).message.slice(0, 200)}`);
   }
