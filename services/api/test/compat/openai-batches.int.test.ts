@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import OpenAI, { toFile } from "openai";
 import { freePort } from "@llmq/shared/testing";
-import { KEYS, startStack, unique, type Stack } from "../helpers.js";
+import { eventually, KEYS, startStack, unique, type Stack } from "../helpers.js";
 
 /**
  * The OpenAI Files and Batch API with the official `openai` client, pointed at llmq's /v1 by baseURL: upload a
@@ -238,6 +238,33 @@ describe("/v1/batches with the openai client", () => {
     expect(errors.map((e) => e.custom_id).sort()).toEqual(["c1", "c2"]);
     for (const e of errors) expect(e).toMatchObject({ response: null, error: { code: "batch_cancelled" } });
     expect((await status(idleAlice, () => idleAlice.files.content(`file-out-${created.id.slice(6)}`))).status).toBe(404);
+  });
+
+  it("cancels a running batch: cancelling while started requests finish, then cancelled; each custom_id once across the two files", async () => {
+    const slow = await startStack("compat-openai-batches-slow", { sim: { latencyMs: 1000 }, env: { WORKER_CONCURRENCY: "2" } });
+    try {
+      const client = new OpenAI({ baseURL: `${slow.url}/v1`, apiKey: KEYS.alice, maxRetries: 0 });
+      const ids = ["s0", "s1", "s2", "s3", "s4", "s5"];
+      const file = await upload(client, jsonl(ids.map((id) => chatLine(id, "gpt-4o-mini", unique("hi")))));
+      const created = await client.batches.create({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "24h" });
+      await eventually(async () => ((await slow.request(`/api/v1/batches/${created.id}`)).body.counts.active > 0 ? true : undefined), 10_000);
+      const cancelling = await client.batches.cancel(created.id);
+      expect(cancelling.status).toBe("cancelling");
+      expect(cancelling.cancelling_at).not.toBeNull();
+      expect(cancelling.output_file_id).toBeNull();
+      const batch = await finished(client, created.id);
+      expect(batch.status).toBe("cancelled");
+      const counts = batch.request_counts!;
+      expect(counts.completed).toBeGreaterThan(0);
+      expect(counts.completed + counts.failed).toBe(6);
+      const out = await fileLines(client, batch.output_file_id!);
+      const errs = await fileLines(client, batch.error_file_id!);
+      expect(out).toHaveLength(counts.completed);
+      for (const e of errs) expect(e).toMatchObject({ response: null, error: { code: "batch_cancelled" } });
+      expect([...out, ...errs].map((l) => l.custom_id).sort()).toEqual(ids);
+    } finally {
+      await slow.close();
+    }
   });
 
   it("lists batches newest first with after/limit, only the key's own /v1 batches", async () => {
