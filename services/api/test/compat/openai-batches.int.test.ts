@@ -299,3 +299,22 @@ describe("/v1/batches with the openai client", () => {
     expect(await idle.redis.zcard(index)).toBe(size - 1);
   });
 });
+
+describe("when the /v1 record of a new batch cannot be stored", () => {
+  it("the create call fails and the llmq batch underneath is cancelled, so nothing runs unseen", async () => {
+    const idleBob = new OpenAI({ baseURL: `${idle.url}/v1`, apiKey: KEYS.bob, maxRetries: 0 });
+    const file = await upload(idleBob, jsonl([chatLine("u1", "gpt-4o-mini", "hi"), chatLine("u2", "gpt-4o-mini", "hi")]));
+    // The key's list index holds a string: the record's MULTI fails on it (WRONGTYPE).
+    const index = idle.keys.ownerCompatBatches("bob", "openai");
+    await idle.redis.set(index, "not a sorted set");
+    try {
+      const failed = await status(idleBob, () => idleBob.batches.create({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "24h" }));
+      expect(failed.status).toBe(500);
+      const listed = await idle.request("/api/v1/batches", { as: "bob" });
+      expect(listed.body.data).toHaveLength(1);
+      expect(listed.body.data[0]).toMatchObject({ status: "cancelled", counts: { total: 2, cancelled: 2 } });
+    } finally {
+      await idle.redis.del(index);
+    }
+  });
+});

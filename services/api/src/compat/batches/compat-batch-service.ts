@@ -42,7 +42,7 @@ export class CompatBatchService {
     const view = await this.submit(body, ctx, "openai", (index, message) => lineLabel(items, index, message));
     const rec: CompatBatchRecord = { owner: ctx.owner, dialect: "openai", created_at: view.created_at, input_file_id: file.id, endpoint: OPENAI_BATCH_ENDPOINT, completion_window: "24h", bytes: {} };
     if (input.metadata !== undefined) rec.metadata = input.metadata;
-    await this.store.create(view.id, rec);
+    await this.record(view.id, rec);
     return { view, rec };
   }
 
@@ -53,8 +53,22 @@ export class CompatBatchService {
     if (extra !== undefined) throw requestError(`/${extra}`, `${extra.slice(0, 40)} is not a field of a Message Batch: send {requests: [{custom_id, params}]}`);
     const items = body.items.map((raw, index) => anthropicItem(raw, index));
     const view = await this.submit({ format: "json", items }, ctx, "anthropic", (index, message) => `requests[${index}]: ${message}`);
-    await this.store.create(view.id, { owner: ctx.owner, dialect: "anthropic", created_at: view.created_at });
+    await this.record(view.id, { owner: ctx.owner, dialect: "anthropic", created_at: view.created_at });
     return view;
+  }
+
+  /**
+   * Stores the /v1 record of a batch just stored. Should that fail (Redis gone between the two writes), the
+   * batch is cancelled, best effort: a batch the caller was told failed, and could never see under /v1, must
+   * not run and spend provider calls.
+   */
+  private async record(batchId: string, rec: Omit<CompatBatchRecord, "bytes">): Promise<void> {
+    try {
+      await this.store.create(batchId, rec);
+    } catch (err) {
+      await this.batches.cancel(batchId, rec.owner).catch(() => undefined);
+      throw err;
+    }
   }
 
   async get(batchId: string, owner: string, dialect: CompatDialect): Promise<{ view: BatchView; rec: CompatBatchRecord }> {

@@ -44,7 +44,9 @@ export class CompatBatchStore {
     if (rec.endpoint !== undefined) fields.endpoint = rec.endpoint;
     if (rec.completion_window !== undefined) fields.completion_window = rec.completion_window;
     if (rec.metadata !== undefined) fields.metadata = JSON.stringify(rec.metadata);
-    await this.redis.multi().hset(key, fields).expire(key, this.ttlS).zadd(index, rec.created_at, id).expire(index, this.ttlS).exec();
+    const replies = await this.redis.multi().hset(key, fields).expire(key, this.ttlS).zadd(index, rec.created_at, id).expire(index, this.ttlS).exec();
+    const failed = replies?.find(([err]) => err !== null);
+    if (replies === null || failed !== undefined) throw (failed?.[0] as Error | undefined) ?? new Error(`storing the /v1 record of ${id} was aborted`);
   }
 
   /** The record, or undefined when there is none of this owner and dialect. */
