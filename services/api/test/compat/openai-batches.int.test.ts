@@ -217,6 +217,10 @@ describe("/v1/batches with the openai client", () => {
     expect(endpoint.message).toContain('"/v1/chat/completions"');
     const window = await status(alice, () => alice.batches.create({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "48h" as "24h" }));
     expect(window).toMatchObject({ status: 400, param: "completion_window" });
+    const metadata = await status(alice, () => alice.batches.create({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "24h", metadata: { n: 1 as unknown as string } }));
+    expect(metadata).toMatchObject({ status: 400, code: "INVALID_REQUEST", param: "metadata.n" });
+    const extra = await status(alice, () => alice.batches.create({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "24h", output_expires_after: { anchor: "created_at", seconds: 3600 } }));
+    expect(extra).toMatchObject({ status: 400, param: "output_expires_after" });
     const unknown = await status(alice, () => alice.batches.create({ input_file_id: "file-0123456789abcdef0123456789abcdef", endpoint: "/v1/chat/completions", completion_window: "24h" }));
     expect(unknown).toMatchObject({ status: 404, code: "NOT_FOUND", param: "input_file_id" });
     const others = await status(bob, () => bob.batches.create({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "24h" }));
