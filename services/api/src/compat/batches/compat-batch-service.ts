@@ -23,6 +23,13 @@ export interface Listed {
   hasMore: boolean;
 }
 
+export interface FoundFile {
+  /** A batch's output or error file, rather than an upload. */
+  generated: boolean;
+  object(): Promise<Record<string, unknown>>;
+  content(): AsyncGenerator<Buffer | string>;
+}
+
 export const OPENAI_BATCH_ENDPOINT = "/v1/chat/completions";
 
 export class CompatBatchService {
@@ -122,15 +129,21 @@ export class CompatBatchService {
     return rank;
   }
 
-  /** A file's object and its content (uploaded: its bytes; generated: lines rendered from the batch's results). */
-  async file(fileId: string, owner: string): Promise<{ object: Record<string, unknown>; content: () => AsyncGenerator<Buffer | string> }> {
+  /**
+   * A file: its object and its content (uploaded: its bytes; generated: lines rendered from the batch's
+   * results). A generated file's object needs its size, counted by one pass over the lines the first time it is
+   * asked for (then kept): so it is built only when asked, never for the content alone.
+   */
+  async file(fileId: string, owner: string): Promise<FoundFile> {
     const generated = GENERATED_FILE_ID.exec(fileId);
     if (generated === null) {
       const meta = await this.files.get(fileId, owner);
       if (meta === undefined) throw fileNotFound(fileId);
       const files = this.files;
+      const object = uploadedFileObject(meta, this.config.files.ttlS);
       return {
-        object: uploadedFileObject(meta, this.config.files.ttlS),
+        generated: false,
+        object: () => Promise.resolve(object),
         content: async function* bytes() {
           for (let from = 0; from < meta.bytes; from += FILE_READ_CHUNK) {
             const chunk = await files.read(meta.id, from);
@@ -149,14 +162,17 @@ export class CompatBatchService {
     const deleted = kind === "out" ? rec.output_deleted : rec.error_deleted;
     if (!isFinalBatchStatus(view.status) || !present || deleted === true) throw fileNotFound(fileId);
     const content = () => this.generatedLines(batchId, owner, kind, view.created_at);
-    const counted = `${kind}:${view.retries ?? 0}`;
-    let bytes = rec.bytes[counted];
-    if (bytes === undefined) {
-      bytes = 0;
-      for await (const text of content()) bytes += Buffer.byteLength(text);
-      await this.store.setField(batchId, `bytes:${counted}`, bytes);
-    }
-    return { object: generatedFileObject(batchId, kind, bytes, view.finished_at ?? view.created_at), content };
+    const object = async (): Promise<Record<string, unknown>> => {
+      const counted = `${kind}:${view.retries ?? 0}`;
+      let bytes = rec.bytes[counted];
+      if (bytes === undefined) {
+        bytes = 0;
+        for await (const text of content()) bytes += Buffer.byteLength(text);
+        await this.store.setField(batchId, `bytes:${counted}`, bytes);
+      }
+      return generatedFileObject(batchId, kind, bytes, view.finished_at ?? view.created_at);
+    };
+    return { generated: true, object, content };
   }
 
   /** DELETE /v1/files/{id}: an uploaded file goes; a generated one is no longer served. */

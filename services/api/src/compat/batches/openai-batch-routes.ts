@@ -45,12 +45,12 @@ export function mountOpenAIBatchRoutes(router: Router, service: CompatBatchServi
   });
 
   router.get("/v1/files/:id", async (req: Request<{ id: string }>, res: Response) => {
-    res.json((await service.file(req.params.id, res.locals.owner)).object);
+    res.json(await (await service.file(req.params.id, res.locals.owner)).object());
   });
 
   router.get("/v1/files/:id/content", async (req: Request<{ id: string }>, res: Response) => {
     const file = await service.file(req.params.id, res.locals.owner);
-    res.status(200).type(String(file.object.purpose) === "batch_output" ? "application/jsonl" : "application/octet-stream");
+    res.status(200).type(file.generated ? "application/jsonl" : "application/octet-stream");
     await streamOut(res, file.content());
   });
 
