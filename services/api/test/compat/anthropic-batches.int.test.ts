@@ -90,6 +90,8 @@ describe("/v1/messages/batches with the @anthropic-ai/sdk client", () => {
     const id = await failure(() => alice.messages.batches.create({ requests: [request("has space", "claude-haiku-4-5", "hi")] }));
     expect(id).toMatchObject({ status: 400, type: "invalid_request_error" });
     expect(id.message).toContain("requests[0].custom_id");
+    const streamed = await failure(() => alice.messages.batches.create({ requests: [{ custom_id: "s", params: { ...request("s", "claude-haiku-4-5", "hi").params, stream: true as false } }] }));
+    expect(streamed).toMatchObject({ status: 400, message: "requests[0].params.stream cannot be true in a batch" });
     const dup = await failure(() => alice.messages.batches.create({ requests: [request("same", "claude-haiku-4-5", "hi"), request("same", "claude-haiku-4-5", "hi")] }));
     expect(dup.message).toMatch(/^requests\[1\]: custom_id "same" is also used by item 0/);
     const noTokens = await failure(() => alice.messages.batches.create({ requests: [{ custom_id: "x", params: { model: "claude-haiku-4-5", messages: [{ role: "user", content: "hi" }] } as never }] }));

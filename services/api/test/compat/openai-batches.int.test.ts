@@ -204,6 +204,9 @@ describe("/v1/batches with the openai client", () => {
     expect(model).toMatchObject({ status: 400, code: "INVALID_REQUEST" });
     expect(model.message).toMatch(/^line 2 \(custom_id "m"\): unknown model/);
 
+    const streamed = await upload(alice, jsonl([chatLine("ok", "gpt-4o-mini", "hi"), chatLine("ok2", "gpt-4o-mini", "hi"), { ...chatLine("s", "gpt-4o-mini", "hi"), body: { ...chatLine("s", "gpt-4o-mini", "hi").body, stream: true } }]));
+    expect((await status(alice, () => alice.batches.create({ input_file_id: streamed.id, endpoint: "/v1/chat/completions", completion_window: "24h" }))).message).toBe("line 3: body.stream cannot be true in a batch");
+
     const dup = await upload(alice, jsonl([chatLine("same", "gpt-4o-mini", "hi"), chatLine("same", "gpt-4o-mini", "hi")]));
     expect((await status(alice, () => alice.batches.create({ input_file_id: dup.id, endpoint: "/v1/chat/completions", completion_window: "24h" }))).message).toContain("line 2");
 
