@@ -113,14 +113,21 @@ describe("/v1/files with the openai client", () => {
     expect(wrong).toMatchObject({ status: 400, code: "INVALID_REQUEST", param: "purpose" });
     expect(wrong.message).toContain('must be "batch"');
 
-    const form = new FormData();
-    form.set("purpose", "batch");
-    const noFile = await fetch(`${idle.url}/v1/files`, { method: "POST", headers: { authorization: `Bearer ${KEYS.alice}` }, body: form });
+    const fieldsOnly = new FormData();
+    fieldsOnly.set("purpose", "batch");
+    const noFile = await fetch(`${idle.url}/v1/files`, { method: "POST", headers: { authorization: `Bearer ${KEYS.alice}` }, body: fieldsOnly });
     expect(noFile.status).toBe(400);
     expect(((await noFile.json()) as { error: { param: string } }).error.param).toBe("file");
 
     const big = await status(idleAlice, async () => idleAlice.files.create({ file: await toFile(Buffer.alloc(5000, "a"), "big.jsonl"), purpose: "batch" }));
     expect(big).toMatchObject({ status: 413, code: "PAYLOAD_TOO_LARGE" });
+    // Refused on its Content-Length, before the body is read.
+    const form = new FormData();
+    form.set("purpose", "batch");
+    form.set("file", new Blob([Buffer.alloc(200 * 1024, "a")]), "huge.jsonl");
+    const huge = await fetch(`${idle.url}/v1/files`, { method: "POST", headers: { authorization: `Bearer ${KEYS.alice}` }, body: form });
+    expect(huge.status).toBe(413);
+    expect(((await huge.json()) as { error: { code: string } }).error.code).toBe("PAYLOAD_TOO_LARGE");
     const json = await fetch(`${idle.url}/v1/files`, { method: "POST", headers: { authorization: `Bearer ${KEYS.alice}`, "content-type": "application/json" }, body: "{}" });
     expect(json.status).toBe(415);
     // Nothing half-stored: no staging key left behind.
