@@ -69,7 +69,10 @@ const overrides = {};
 // ---- Redis ------------------------------------------------------------------------------------------
 let privateRedis;
 const redisUrl = new URL(config.redis.url);
-if (!(await redisAnswers(redisUrl))) {
+if (config.redis.clusterNodes !== undefined) {
+  // A Redis Cluster is the operator's own: never replaced by a private redis-server. The services wait for it.
+  say(`Redis Cluster: ${shared.describeRedisTarget(config.redis)}`);
+} else if (!(await redisAnswers(redisUrl))) {
   const local = ["127.0.0.1", "localhost", "[::1]", "::1"].includes(redisUrl.hostname);
   const installed = spawnSync("redis-server", ["--version"], { stdio: "ignore" }).status === 0;
   if (!local || !installed) {

@@ -25,6 +25,25 @@ describe("config", () => {
     expect((err as ConfigError).message).toContain("Fix: set PORT to an integer");
   });
 
+  it("REDIS_CLUSTER_NODES puts llmq on a Redis Cluster; a bad node is named with the fix; unset or empty means one Redis", () => {
+    expect(parseConfig({ REDIS_CLUSTER_NODES: "10.0.0.1:7000, redis-b:7001,[::1]:7002" }).redis.clusterNodes).toEqual([
+      { host: "10.0.0.1", port: 7000 },
+      { host: "redis-b", port: 7001 },
+      { host: "::1", port: 7002 },
+    ]);
+    expect(parseConfig({ REDIS_CLUSTER_NODES: "" }).redis.clusterNodes).toBeUndefined();
+    for (const bad of ["10.0.0.1", "host:0", "host:70000", "redis://host:7000"]) {
+      let err: unknown;
+      try {
+        parseConfig({ REDIS_CLUSTER_NODES: bad });
+      } catch (e) {
+        err = e;
+      }
+      expect(err, bad).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).issues).toEqual([expect.objectContaining({ variable: "REDIS_CLUSTER_NODES", fix: expect.stringContaining("host:port") })]);
+    }
+  });
+
   it("keeps only hashes of client keys, never the keys", () => {
     const c = parseConfig({ API_KEY: "secret-one", API_KEYS: "alice:k-alice,bob:k-bob" });
     expect(c.api.keys).toEqual([

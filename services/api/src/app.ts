@@ -1,5 +1,5 @@
 import express, { type Express } from "express";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@llmq/shared";
 import { createKeys, type Config, type Logger, type ModelRegistry, type SchemaGuard } from "@llmq/shared";
 import "./http/locals.js";
 import { ApiKeyAuth } from "./http/auth.js";
@@ -29,7 +29,7 @@ export interface AppDeps {
   config: Config;
   logger: Logger;
   /** The fail-fast producer connection: queues, records, idempotency, cache, rate limits, schemas. */
-  redis: Redis;
+  redis: RedisConnection;
   queues: JobQueues;
   waiter: ResultWaiter;
   /** Reads streamed jobs' pieces for the /v1 routes (one blocking connection, opened on first use). */

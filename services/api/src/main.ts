@@ -1,5 +1,5 @@
 import { createServer } from "node:http";
-import { ConfigError, PROVIDERS, createLogger, loadConfig, redactRedisUrl, warnUnlessNoeviction, type Config } from "@llmq/shared";
+import { ConfigError, PROVIDERS, createLogger, loadConfig, describeRedisTarget, warnUnlessNoeviction, type Config } from "@llmq/shared";
 import { createApp } from "./app.js";
 import { createApiRuntime } from "./runtime.js";
 
@@ -29,7 +29,7 @@ const server = createServer(app);
 server.keepAliveTimeout = 65_000;
 
 if (!(await runtime.start(5000))) {
-  logger.warn({ redis: redactRedisUrl(config.redis.url) }, "Redis is not reachable yet: job routes answer 503 until it is");
+  logger.warn({ redis: describeRedisTarget(config.redis) }, "Redis is not reachable yet: job routes answer 503 until it is");
 } else {
   void warnUnlessNoeviction(runtime.deps.redis, logger);
 }
@@ -38,7 +38,7 @@ server.listen(config.api.port, config.api.host, () => {
   const port = typeof address === "object" && address !== null ? address.port : config.api.port;
   const live = PROVIDERS.filter((p) => !config.providers[p].simulated);
   const simulated = PROVIDERS.filter((p) => config.providers[p].simulated);
-  logger.info({ port, redis: redactRedisUrl(config.redis.url), prefix: config.redis.prefix, live, simulated, keys: config.api.keys.map((k) => k.name) }, `llmq api listening on http://${config.api.host}:${port}`);
+  logger.info({ port, redis: describeRedisTarget(config.redis), prefix: config.redis.prefix, live, simulated, keys: config.api.keys.map((k) => k.name) }, `llmq api listening on http://${config.api.host}:${port}`);
 });
 
 let stopping = false;

@@ -32,15 +32,15 @@ export interface ApiRuntime {
 }
 
 export function createApiRuntime(config: Config, logger: Logger, options: { defaultMetrics?: boolean } = {}): ApiRuntime {
-  const redis = createProducerConnection(config.redis.url, { connectionName: "llmq-api", enableAutoPipelining: true });
-  const subscriber = createWorkerConnection(config.redis.url, { connectionName: "llmq-api-results", autoResubscribe: false });
+  const redis = createProducerConnection(config.redis, { connectionName: "llmq-api", enableAutoPipelining: true });
+  const subscriber = createWorkerConnection(config.redis, { connectionName: "llmq-api-results", autoResubscribe: false });
   redis.on("error", throttledWarn(logger, "redis connection error"));
   subscriber.on("error", throttledWarn(logger, "redis subscriber error"));
   const metrics = createApiMetrics(options);
   const waiter = new ResultWaiter(subscriber, redis, createKeys(config.redis.prefix), logger, (n) => metrics.syncWaiters.set(n));
   const queues = createJobQueues(redis, config, logger);
   const streams = new StreamReader(() => {
-    const conn = createWorkerConnection(config.redis.url, { connectionName: "llmq-api-streams" });
+    const conn = createWorkerConnection(config.redis, { connectionName: "llmq-api-streams" });
     conn.on("error", throttledWarn(logger, "redis stream reader error"));
     return conn;
   }, redis, logger);

@@ -1,4 +1,5 @@
-import type { ChainableCommander, Redis } from "ioredis";
+import type { ChainableCommander } from "ioredis";
+import type { RedisConnection } from "@llmq/shared";
 import { RedisScript, type FinalJobRecord, type Keys } from "@llmq/shared";
 import { addBatchItemFinish } from "./batches/batch-item.js";
 
@@ -58,7 +59,7 @@ export function addBatchItemFinalWrites(multi: ChainableCommander, keys: Keys, r
   return true;
 }
 
-export async function finalize(redis: Redis, keys: Keys, record: FinalJobRecord, opts: FinalizeOptions): Promise<void> {
+export async function finalize(redis: RedisConnection, keys: Keys, record: FinalJobRecord, opts: FinalizeOptions): Promise<void> {
   if (record.batch_id !== undefined) {
     // Nothing is sent until exec(): a record that turns out not to be a batch item's just drops the MULTI.
     const multi = redis.multi();

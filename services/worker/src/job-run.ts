@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@llmq/shared";
 import type { Config, ErrorBody, FinalJobRecord, JobPayload, Keys, Logger, ModelRegistry, SchemaGuard } from "@llmq/shared";
 import type { Job } from "bullmq";
 import { firstStartedAt } from "./job-state.js";
@@ -14,7 +14,7 @@ export interface RunnerDeps {
   adapter: ProviderAdapter;
   guard: SchemaGuard;
   plans: StructuredPlans;
-  redis: Redis;
+  redis: RedisConnection;
   keys: Keys;
   /** Bound to {queue, provider}. */
   logger: Logger;

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@llmq/shared";
 import type { Keys } from "@llmq/shared";
 
 /**
@@ -9,7 +9,7 @@ import type { Keys } from "@llmq/shared";
  * Written only on the unhappy path: a job that succeeds first time costs no extra Redis command.
  * finalize.ts deletes it with the final record.
  */
-export async function recordSetback(redis: Redis, keys: Keys, jobId: string, firstStartedAt: number, ttlS: number): Promise<void> {
+export async function recordSetback(redis: RedisConnection, keys: Keys, jobId: string, firstStartedAt: number, ttlS: number): Promise<void> {
   const key = keys.jobState(jobId);
   await redis.pipeline().hsetnx(key, "first_started", String(firstStartedAt)).expire(key, ttlS).exec();
 }
@@ -19,7 +19,7 @@ export async function recordSetback(redis: Redis, keys: Keys, jobId: string, fir
  * provider has answered the job's model since it began (`answeredAt`, from the capacity buckets): the job
  * then starts a new one, so only a provider that answers nothing for RATE_LIMIT_MAX_WAIT_S fails it.
  */
-export async function recordRateLimited(redis: Redis, keys: Keys, jobId: string, firstStartedAt: number, ttlS: number, answeredAt: number): Promise<{ hits: number; streakSince: number }> {
+export async function recordRateLimited(redis: RedisConnection, keys: Keys, jobId: string, firstStartedAt: number, ttlS: number, answeredAt: number): Promise<{ hits: number; streakSince: number }> {
   const key = keys.jobState(jobId);
   const now = Date.now();
   const res = await redis.pipeline().hsetnx(key, "first_started", String(firstStartedAt)).hincrby(key, "rate_limited", 1)
@@ -33,7 +33,7 @@ export async function recordRateLimited(redis: Redis, keys: Keys, jobId: string,
   return { hits, streakSince: since };
 }
 
-export async function firstStartedAt(redis: Redis, keys: Keys, jobId: string): Promise<number | undefined> {
+export async function firstStartedAt(redis: RedisConnection, keys: Keys, jobId: string): Promise<number | undefined> {
   const v = await redis.hget(keys.jobState(jobId), "first_started");
   return v === null ? undefined : Number(v);
 }

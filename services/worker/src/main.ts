@@ -1,4 +1,4 @@
-import { ConfigError, createLogger, loadConfig, PROVIDERS, redactRedisUrl, warnUnlessNoeviction } from "@llmq/shared";
+import { ConfigError, createLogger, loadConfig, PROVIDERS, describeRedisTarget, warnUnlessNoeviction } from "@llmq/shared";
 import { startMetricsServer, type MetricsServer } from "./metrics-server.js";
 import { createPromWorkerMetrics } from "./prom-metrics.js";
 import { createWorkerService, FORCE_CLOSE_MS, workerIdentity } from "./worker-service.js";
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
     // Never the key: only whether the provider is live or simulated, and where it is reached.
     logger.info({ provider: name, mode: p.simulated ? "simulated" : "live", host: new URL(p.baseUrl).host, concurrency: p.concurrency, limits: p.limits }, `${name}: ${p.simulated ? "simulated" : "live"}`);
   }
-  logger.info({ redis: redactRedisUrl(config.redis.url), prefix: config.redis.prefix, version: config.version, worker: identity }, "worker started");
+  logger.info({ redis: describeRedisTarget(config.redis), prefix: config.redis.prefix, version: config.version, worker: identity }, "worker started");
 }
 
 main().catch((err: unknown) => {

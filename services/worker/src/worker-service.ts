@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { Worker } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@llmq/shared";
 import {
   closeQuietly,
   createKeys,
@@ -60,7 +60,7 @@ export interface WorkerService {
   readonly adapters: ReadonlyMap<ProviderName, ProviderAdapter>;
   readonly feeder: BatchFeeder | undefined;
   /** The shared connection (for startup checks; the service closes it). */
-  readonly redis: Redis;
+  readonly redis: RedisConnection;
   /** Resolves once every Worker is connected and taking jobs. */
   start(): Promise<void>;
   close(): Promise<CloseReport>;
@@ -89,13 +89,13 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
   const keys = createKeys(config.redis.prefix);
   const guard = new SchemaGuard(config.schema);
   const plans = new StructuredPlans(config.schema.cacheSize);
-  const redis: Redis = createWorkerConnection(config.redis.url);
+  const redis: RedisConnection = createWorkerConnection(config.redis);
   redis.on("error", (err: Error) => logger.warn({ err: err.message }, "redis connection error"));
   // llmq's own commands (results, job state, batch steps) get a connection of their own: BullMQ defines its
   // ~50 scripts on the one it is given, and ioredis copies every defined script into each MULTI it builds
   // (measured: a third of the worker's final-write CPU). Auto-pipelining sends the final writes of jobs
   // finishing together in one socket write.
-  const commands: Redis = createWorkerConnection(config.redis.url, { enableAutoPipelining: true });
+  const commands: RedisConnection = createWorkerConnection(config.redis, { enableAutoPipelining: true });
   commands.on("error", (err: Error) => logger.warn({ err: err.message }, "redis connection error"));
 
   let started: Promise<void> | undefined;
@@ -188,9 +188,9 @@ class LlmqWorker extends Worker<LlmqJob["data"], JobReturn, string> {
 
 interface ProviderWorkerDeps extends Omit<RunnerDeps, "adapter" | "redis" | "logger" | "rateLimit" | "capacity"> {
   /** The connection the Worker is given (BullMQ duplicates it for blocking calls). */
-  redis: Redis;
+  redis: RedisConnection;
   /** llmq's own commands: results, job state, batch steps. */
-  commands: Redis;
+  commands: RedisConnection;
   logger: Logger;
   identity: string;
 }

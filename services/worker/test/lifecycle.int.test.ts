@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
-import { capacityKey, DEFAULT_MODELS, ModelRegistry, parseDoneMessage, type ConversationResult, type FinalJobRecord } from "@llmq/shared";
+import { capacityKey, DEFAULT_MODELS, duplicateConnection, ModelRegistry, parseDoneMessage, type ConversationResult, type FinalJobRecord } from "@llmq/shared";
 import { finalize } from "../src/finalize.js";
 import { chatCalls, startHarness, unique, waitForState, type Harness } from "./helpers.js";
 
@@ -16,7 +16,7 @@ describe("results, cache and the done channel", () => {
     const sub = new Redis(h.config.redis.url);
     const heard: Array<{ id: string; record: string | null; inline: string | undefined }> = [];
     await sub.subscribe(h.keys.doneChannel());
-    const reader = h.redis.duplicate();
+    const reader = duplicateConnection(h.redis, "test-reader");
     sub.on("message", (_ch, message: string) => {
       const { id, recordJson } = parseDoneMessage(message);
       void reader.get(h!.keys.result(id)).then((record) => heard.push({ id, record, inline: recordJson }));

@@ -45,7 +45,7 @@ export interface Config {
   env: string;
   logLevel: string;
   version: string;
-  redis: { url: string; prefix: string };
+  redis: RedisSettings;
   api: {
     host: string;
     port: number;
@@ -125,6 +125,19 @@ export interface Config {
     seed: string;
     limits: string;
   };
+}
+
+/** Where Redis is: one server (`url`), or a Redis Cluster reached through `clusterNodes` (then `url` is unused). */
+export interface RedisSettings {
+  url: string;
+  prefix: string;
+  /** REDIS_CLUSTER_NODES: the cluster's seed nodes; ioredis learns the rest from them. Absent: a single Redis. */
+  clusterNodes?: ClusterNodeAddress[];
+}
+
+export interface ClusterNodeAddress {
+  host: string;
+  port: number;
 }
 
 export class ConfigError extends Error {
@@ -228,6 +241,7 @@ export function parseConfig(env: Env): Config {
     redis: {
       url: r.url("REDIS_URL", "redis://127.0.0.1:6379", ["redis:", "rediss:"]),
       prefix: validPrefix(r),
+      ...clusterNodes(r),
     },
     api: {
       host: r.str("HOST", "0.0.0.0"),
@@ -304,6 +318,27 @@ export function parseConfig(env: Env): Config {
   }
   if (r.issues.length > 0) throw new ConfigError(r.issues);
   return config;
+}
+
+/** REDIS_CLUSTER_NODES=host:port,host:port,…; unset or empty = a single Redis at REDIS_URL. */
+function clusterNodes(r: FieldReader): { clusterNodes?: ClusterNodeAddress[] } {
+  const raw = r.optStr("REDIS_CLUSTER_NODES");
+  if (raw === undefined) return {};
+  const nodes: ClusterNodeAddress[] = [];
+  for (const item of raw.split(",").map((s) => s.trim()).filter(Boolean)) {
+    const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/.exec(item);
+    const port = Number(m?.[2]);
+    if (m === null || port < 1 || port > 65535) {
+      r.problem("REDIS_CLUSTER_NODES", `"${item}" is not host:port`, "list the cluster's nodes as host:port,host:port (one is enough: the others are discovered)");
+      return {};
+    }
+    nodes.push({ host: (m[1] as string).replace(/^\[|\]$/g, ""), port });
+  }
+  if (nodes.length === 0) {
+    r.problem("REDIS_CLUSTER_NODES", "lists no node", "list the cluster's nodes as host:port,host:port, or unset it for a single Redis at REDIS_URL");
+    return {};
+  }
+  return { clusterNodes: nodes };
 }
 
 function validPrefix(r: FieldReader): string {

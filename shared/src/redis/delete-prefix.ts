@@ -1,16 +1,21 @@
-import type { Redis } from "ioredis";
+import { masterNodes, type RedisConnection } from "./connections.js";
 
 /**
  * Deletes every key under `${prefix}:` with SCAN + UNLINK, never FLUSH: the Redis may be shared with other
- * runs (tests, benches). Returns how many keys it deleted.
+ * runs (tests, benches). On a cluster every master is scanned (SCAN sees one node's keys) and each key is
+ * unlinked on its own (UNLINK of several keys must stay in one slot). Returns how many keys it deleted.
  */
-export async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
-  let cursor = "0";
+export async function deletePrefix(redis: RedisConnection, prefix: string): Promise<number> {
   let deleted = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-    cursor = next;
-    if (keys.length > 0) deleted += await redis.unlink(...keys);
-  } while (cursor !== "0");
+  for (const node of masterNodes(redis)) {
+    let cursor = "0";
+    do {
+      const [next, keys] = await node.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
+      cursor = next;
+      if (keys.length === 0) continue;
+      if (node === redis) deleted += await node.unlink(...keys);
+      else deleted += (await Promise.all(keys.map((k) => node.unlink(k)))).reduce((a, b) => a + b, 0);
+    } while (cursor !== "0");
+  }
   return deleted;
 }

@@ -1,11 +1,11 @@
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "./connections.js";
 import type { Logger } from "../logger/index.js";
 
 /**
  * BullMQ needs `maxmemory-policy noeviction`: under any other policy a full Redis evicts job keys, and an
  * evicted job is a job silently lost. Managed Redis often disables CONFIG, so INFO is asked when it fails.
  */
-export async function readMaxmemoryPolicy(redis: Redis): Promise<string | undefined> {
+export async function readMaxmemoryPolicy(redis: RedisConnection): Promise<string | undefined> {
   try {
     const reply = (await redis.call("CONFIG", "GET", "maxmemory-policy")) as unknown;
     if (Array.isArray(reply) && typeof reply[1] === "string") return reply[1];
@@ -21,7 +21,7 @@ export async function readMaxmemoryPolicy(redis: Redis): Promise<string | undefi
 }
 
 /** Logs a warning (with the fix) when the policy is not noeviction; never throws. */
-export async function warnUnlessNoeviction(redis: Redis, logger: Logger): Promise<string | undefined> {
+export async function warnUnlessNoeviction(redis: RedisConnection, logger: Logger): Promise<string | undefined> {
   const policy = await readMaxmemoryPolicy(redis);
   if (policy === undefined) {
     logger.info("could not read Redis's maxmemory-policy (CONFIG and INFO refused); BullMQ needs noeviction");

@@ -1,2 +1,3 @@
 export * from "./redis-fixture.js";
 export * from "./guide.js";
+export * from "./redis-cluster.js";

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@llmq/shared";
 import {
   BATCH_CANCELLED_ERROR,
   BATCH_SCRIPTS,
@@ -59,7 +59,7 @@ export interface ItemRecord {
 
 export class BatchStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly keys: Keys,
   ) {}
 

@@ -1,5 +1,5 @@
 import type { Router } from "express";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@llmq/shared";
 import type { Config, Keys } from "@llmq/shared";
 import type { JobRequestPlanner } from "../jobs/job-request.js";
 import type { ApiMetrics } from "../metrics/api-metrics.js";
@@ -11,7 +11,7 @@ import { BatchStore } from "./batch-store.js";
 /** The batches component, wired: app.ts builds it with one call and mounts it with another. */
 export interface BatchDeps {
   config: Config;
-  redis: Redis;
+  redis: RedisConnection;
   keys: Keys;
   /** The job routes' planner: batch items are checked exactly as single requests. */
   planner: JobRequestPlanner;

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from "express";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@llmq/shared";
 import { AppError, type Logger } from "@llmq/shared";
 import { toAppError } from "../http/errors.js";
 
@@ -50,7 +50,7 @@ export function compatErrorBody(dialect: Dialect, err: AppError, requestId: stri
   return { error: { message: err.message, type: openaiType(err.status, err.code), param, code: err.code, ...extra } };
 }
 
-export function compatErrorHandler(logger: Logger, redis: Redis, bodyLimitBytes: number) {
+export function compatErrorHandler(logger: Logger, redis: RedisConnection, bodyLimitBytes: number) {
   return (err: unknown, req: Request, res: Response, next: NextFunction): void => {
     if (res.headersSent) return next(err);
     const appError = toAppError(err, redis, bodyLimitBytes);

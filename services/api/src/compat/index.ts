@@ -1,5 +1,5 @@
 import express, { type Express } from "express";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@llmq/shared";
 import type { Config, Keys, Logger, ModelRegistry } from "@llmq/shared";
 import type { BatchService } from "../batches/index.js";
 import type { ApiKeyAuth } from "../http/auth.js";
@@ -27,7 +27,7 @@ import type { StreamReader } from "./stream-reader.js";
 export interface CompatDeps {
   config: Config;
   logger: Logger;
-  redis: Redis;
+  redis: RedisConnection;
   keys: Keys;
   auth: ApiKeyAuth;
   jobs: JobService;

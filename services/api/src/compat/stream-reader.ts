@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@llmq/shared";
 import type { Logger } from "@llmq/shared";
 
 /**
@@ -24,7 +24,7 @@ const RETRY_MS = 200;
 
 export class StreamReader {
   private readonly readers = new Map<string, Reader>();
-  private conn: Redis | undefined;
+  private conn: RedisConnection | undefined;
   private connId: string | undefined;
   private running = false;
   private blocked = false;
@@ -33,9 +33,9 @@ export class StreamReader {
   private closed = false;
 
   constructor(
-    private readonly connect: () => Redis,
+    private readonly connect: () => RedisConnection,
     /** The producer connection: sends CLIENT UNBLOCK. */
-    private readonly control: Redis,
+    private readonly control: RedisConnection,
     private readonly logger: Logger,
   ) {}
 

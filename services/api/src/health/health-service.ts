@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@llmq/shared";
 import { bucketBurstMs, bucketHeadroomMs, capacityKey, configuredLimits, createKeys, PROVIDER_DIMS, PROVIDERS, QUEUE_NAMES, viewCapacity, type Config, type ModelCapacityView, type ModelRegistry, type ProviderName } from "@llmq/shared";
 import type { JobQueues } from "../jobs/job-queues.js";
 
@@ -35,7 +35,7 @@ export class HealthService {
   private inFlight: Promise<HealthSnapshot> | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly queues: JobQueues,
     private readonly config: Config,
     private readonly models: ModelRegistry,

@@ -1,12 +1,12 @@
 import type { NextFunction, Request, Response } from "express";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@llmq/shared";
 import { AppError, isAppError, type Logger } from "@llmq/shared";
 
 /**
  * The one error middleware. Express 5 forwards rejected async handlers here. Every error leaves as
  * `{"error": {code, message, details?, request_id}}` with the status from the shared code table.
  */
-export function errorHandler(logger: Logger, redis: Redis, bodyLimitBytes: number) {
+export function errorHandler(logger: Logger, redis: RedisConnection, bodyLimitBytes: number) {
   return (err: unknown, _req: Request, res: Response, next: NextFunction): void => {
     if (res.headersSent) return next(err);
     const appError = toAppError(err, redis, bodyLimitBytes);
@@ -28,7 +28,7 @@ export function notFoundHandler(req: Request): never {
   throw new AppError("NOT_FOUND", `no route ${req.method} ${req.path.slice(0, 200)}`);
 }
 
-export function toAppError(err: unknown, redis: Redis, bodyLimitBytes: number): AppError {
+export function toAppError(err: unknown, redis: RedisConnection, bodyLimitBytes: number): AppError {
   if (isAppError(err)) return err;
   const e = err as { type?: string; status?: number; message?: string } | undefined;
   switch (e?.type) {
@@ -50,12 +50,21 @@ export function toAppError(err: unknown, redis: Redis, bodyLimitBytes: number): 
 }
 
 const REDIS_DOWN = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection is closed|Stream isn't writeable|Command timed out|max retries|not connected|Connection timeout/i;
+// A Redis Cluster failing over: the client ran out of redirections or cannot learn the new slot owners yet.
+const CLUSTER_MOVING = /Cluster isn't ready|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available|^(MOVED|ASK) /i;
 // A full Redis under `noeviction` (OOM), or one that is loading or read-only (a replica after failover): it
 // answers, but accepts no work. Nothing was enqueued; the client may retry.
 const REDIS_REFUSING = /^(OOM|LOADING|READONLY|MASTERDOWN|BUSY|CLUSTERDOWN|TRYAGAIN)\b/;
 
 /** A Redis command that failed because Redis is unreachable or refusing writes (not a bug of ours): answered 503. */
-function isRedisUnavailable(err: unknown, redis: Redis): boolean {
+function isRedisUnavailable(err: unknown, redis: RedisConnection): boolean {
   if (!(err instanceof Error)) return false;
-  return redis.status !== "ready" || REDIS_DOWN.test(err.message) || REDIS_REFUSING.test(err.message) || err.name === "MaxRetriesPerRequestError";
+  return (
+    redis.status !== "ready" ||
+    REDIS_DOWN.test(err.message) ||
+    REDIS_REFUSING.test(err.message) ||
+    CLUSTER_MOVING.test(err.message) ||
+    err.name === "MaxRetriesPerRequestError" ||
+    err.name === "ClusterAllFailedError"
+  );
 }

@@ -1,5 +1,5 @@
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@llmq/shared";
 import { PROVIDERS, QUEUE_NAMES, defaultJobOptions, type Config, type JobPayload, type JobType, type Logger, type ProviderName } from "@llmq/shared";
 import { throttledWarn } from "../log-throttle.js";
 
@@ -7,7 +7,7 @@ import { throttledWarn } from "../log-throttle.js";
 export type JobQueue = Queue<JobPayload, unknown, JobType>;
 export type JobQueues = Readonly<Record<ProviderName, JobQueue>>;
 
-export function createJobQueues(redis: Redis, config: Config, logger: Logger): JobQueues {
+export function createJobQueues(redis: RedisConnection, config: Config, logger: Logger): JobQueues {
   const queues = {} as Record<ProviderName, JobQueue>;
   for (const provider of PROVIDERS) {
     const queue: JobQueue = new Queue<JobPayload, unknown, JobType>(QUEUE_NAMES[provider], {

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@llmq/shared";
 import { AppError, PROVIDERS, hashJson, sha256Hex, type Config, type FinalJobRecord, type JobType } from "@llmq/shared";
 import { queueUnavailable } from "../http/errors.js";
 import type { ApiMetrics } from "../metrics/api-metrics.js";
@@ -46,7 +46,7 @@ export interface BatchItemViews {
 export class JobService {
   constructor(
     private readonly config: Config,
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly queues: JobQueues,
     private readonly store: JobStore,
     private readonly waiter: ResultWaiter,

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@llmq/shared";
 import type { FinalJobRecord, Keys } from "@llmq/shared";
 
 /**
@@ -8,7 +8,7 @@ import type { FinalJobRecord, Keys } from "@llmq/shared";
  */
 export class JobStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly keys: Keys,
   ) {}
 

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@llmq/shared";
 import { parseDoneMessage, type FinalJobRecord, type Keys, type Logger } from "@llmq/shared";
 
 /**
@@ -40,8 +40,8 @@ export class ResultWaiter {
   private pending = 0;
 
   constructor(
-    private readonly subscriber: Redis,
-    private readonly redis: Redis,
+    private readonly subscriber: RedisConnection,
+    private readonly redis: RedisConnection,
     private readonly keys: Keys,
     private readonly logger: Logger,
     private readonly onCountChange: (pending: number) => void = () => undefined,

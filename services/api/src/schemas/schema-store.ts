@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@llmq/shared";
 import type { Keys } from "@llmq/shared";
 
 /** A registered schema as stored: owner-scoped, no TTL (a schema_id stays valid until deleted). */
@@ -12,7 +12,7 @@ export interface StoredSchema {
 
 export class SchemaStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly keys: Keys,
   ) {}
 

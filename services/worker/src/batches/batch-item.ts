@@ -1,4 +1,5 @@
-import type { ChainableCommander, Redis } from "ioredis";
+import type { ChainableCommander } from "ioredis";
+import type { RedisConnection } from "@llmq/shared";
 import {
   BATCH_CANCELLED_ERROR,
   BATCH_SCRIPTS,
@@ -26,7 +27,7 @@ export type StartGate = "run" | "completed" | "failed" | "cancelled" | "gone";
 
 const FINAL_STATES: Record<string, StartGate> = { final_c: "completed", final_f: "failed", final_x: "cancelled" };
 
-export async function startBatchItem(redis: Redis, keys: Keys, jobId: string, payload: JobPayload, ttlS: number): Promise<StartGate> {
+export async function startBatchItem(redis: RedisConnection, keys: Keys, jobId: string, payload: JobPayload, ttlS: number): Promise<StartGate> {
   const item = parseBatchItemJobId(jobId);
   if (item === undefined || item.batchId !== payload.batch_id) return "gone";
   const cancelledLine = batchResultLine({ status: "cancelled", custom_id: payload.custom_id ?? "", job_id: jobId, error: BATCH_CANCELLED_ERROR });
@@ -69,7 +70,7 @@ export function addBatchItemFinish(multi: ChainableCommander, keys: Keys, record
  * For a batch job BullMQ failed without the runner storing it (an error before the provider call on the last
  * attempt): the item is stored as failed so its batch still finishes. A no-op for items already final.
  */
-export async function failLostBatchItem(redis: Redis, keys: Keys, jobId: string, payload: JobPayload, error: ErrorBody, ttlS: number): Promise<boolean> {
+export async function failLostBatchItem(redis: RedisConnection, keys: Keys, jobId: string, payload: JobPayload, error: ErrorBody, ttlS: number): Promise<boolean> {
   const item = parseBatchItemJobId(jobId);
   if (item === undefined || item.batchId !== payload.batch_id) return false;
   const line = batchResultLine({ status: "failed", custom_id: payload.custom_id ?? "", job_id: jobId, error });

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@llmq/shared";
 import {
   BATCH_JOB_PRIORITY,
   BATCH_SCRIPTS,
@@ -12,6 +12,7 @@ import {
   batchWakeChannel,
   closeQuietly,
   decodeBatchEntry,
+  duplicateConnection,
   defaultJobOptions,
   feedLockKey,
   type Config,
@@ -46,7 +47,7 @@ export interface FeederOptions {
   keys: Keys;
   /** The worker's connection (maxRetriesPerRequest: null). The feeder duplicates it: its addBulk pipelines never
    * queue in front of the running jobs' commands (an interactive job's start and final write among them). */
-  redis: Redis;
+  redis: RedisConnection;
   logger: Logger;
   providers: readonly ProviderName[];
 }
@@ -83,17 +84,17 @@ export class BatchFeeder {
   /** Per provider: the owners this feeder fed lately, and when. */
   private readonly recent = new Map<ProviderName, Map<string, number>>();
   private readonly again = new Set<ProviderName>();
-  private subscriber: Redis | undefined;
+  private subscriber: RedisConnection | undefined;
   private timer: NodeJS.Timeout | undefined;
   private reconcileTimer: NodeJS.Timeout | undefined;
   private reconciling: Promise<number> | undefined;
   private closing: Promise<void> | undefined;
   private readonly jobOptions;
-  private readonly redis: Redis;
+  private readonly redis: RedisConnection;
 
   constructor(private readonly opts: FeederOptions) {
     const { config } = opts;
-    this.redis = opts.redis.duplicate({ connectionName: "llmq-batch-feeder" });
+    this.redis = duplicateConnection(opts.redis, "llmq-batch-feeder");
     this.redis.on("error", (err: Error) => opts.logger.warn({ err: err.message }, "batch feeder connection error"));
     // Finished batch jobs are removed at once: the item's result line is its record, and 50,000 finished
     // BullMQ jobs would only cost memory. Failed ones are kept like any other job's, for inspection.
@@ -113,7 +114,7 @@ export class BatchFeeder {
 
   async start(): Promise<void> {
     const channel = batchWakeChannel(this.opts.keys);
-    const sub = this.opts.redis.duplicate({ connectionName: "llmq-batch-wake" });
+    const sub = duplicateConnection(this.opts.redis, "llmq-batch-wake");
     sub.on("error", (err: Error) => this.opts.logger.warn({ err: err.message }, "batch feeder subscriber error"));
     sub.on("message", (ch: string, message: string) => {
       if (ch !== channel) return;

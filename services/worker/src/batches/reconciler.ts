@@ -1,5 +1,5 @@
 import type { Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@llmq/shared";
 import { PROVIDERS, batchKeySet, parseBatchItemJobId, reconcileLockKey, runningBatchesKey, type Config, type Keys, type Logger, type ProviderName } from "@llmq/shared";
 import { failLostBatchItem } from "./batch-item.js";
 
@@ -13,7 +13,7 @@ import { failLostBatchItem } from "./batch-item.js";
  */
 export interface ReconcileDeps {
   config: Config;
-  redis: Redis;
+  redis: RedisConnection;
   keys: Keys;
   queues: ReadonlyMap<ProviderName, Queue>;
   logger: Logger;

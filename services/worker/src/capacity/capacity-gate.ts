@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@llmq/shared";
 import {
   bucketBurstArg,
   CAPACITY_SCRIPTS,
@@ -62,7 +62,7 @@ export class CapacityWaitError extends Error {
 
 export interface CapacityGateDeps {
   config: Config;
-  redis: Redis;
+  redis: RedisConnection;
   keys: Keys;
   metrics: WorkerMetrics;
   logger: Logger;

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@llmq/shared";
 import { encodeStreamDelta, type Logger, type StreamDelta } from "@llmq/shared";
 
 /**
@@ -15,7 +15,7 @@ export class StreamSink {
   private expirySet = false;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly key: string,
     private readonly attempt: number,
     private readonly ttlS: number,

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@llmq/shared";
 import type { Keys } from "@llmq/shared";
 
 /**
@@ -31,7 +31,7 @@ export interface CompatBatchRecord {
 
 export class CompatBatchStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly keys: Keys,
     private readonly ttlS: number,
   ) {}

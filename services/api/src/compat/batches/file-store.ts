@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@llmq/shared";
 import type { Keys } from "@llmq/shared";
 
 /**
@@ -30,7 +30,7 @@ export const UPLOADED_FILE_ID = /^file-[0-9a-f]{32}$/;
 
 export class FileStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly keys: Keys,
     private readonly ttlS: number,
   ) {}

@@ -1,5 +1,5 @@
 import type { RequestHandler, Router } from "express";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@llmq/shared";
 import type { Config, Keys } from "@llmq/shared";
 import type { BatchService } from "../../batches/index.js";
 import { mountAnthropicBatchRoutes } from "./anthropic-batch-routes.js";
@@ -11,7 +11,7 @@ import { mountOpenAIBatchRoutes } from "./openai-batch-routes.js";
 /** The OpenAI Files + Batch API and Anthropic Message Batches, wired over llmq's batches. */
 export interface CompatBatchDeps {
   config: Config;
-  redis: Redis;
+  redis: RedisConnection;
   keys: Keys;
   /** The one BatchService of /api/v1/batches: a /v1 batch is an llmq batch like any other. */
   batches: BatchService;
