@@ -86,7 +86,7 @@ async function measure(o: ScaleBenchOptions, n: number, simUrl: string): Promise
   const config = parseConfig(env);
   const keys = createKeys(prefix);
   const redis = new Redis(o.redisUrl, { maxRetriesPerRequest: null });
-  const queue = new Queue(QUEUE_NAMES.openai, { connection: redis, prefix });
+  const queue = new Queue(QUEUE_NAMES.openai, { connection: redis, prefix: createKeys(prefix).queuePrefix("openai") });
   queue.on("error", () => undefined);
   // Each worker serves /metrics on its own port: its CPU seconds before and after the drain.
   const metricsPorts: number[] = [];

@@ -100,7 +100,7 @@ async function setup(name: string): Promise<Env> {
   const config = parseConfig({ REDIS_URL: redisServer.url, REDIS_PREFIX: prefix, PROVIDER_MODE: "simulate", SIMULATOR_URL: slowUrl });
   const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
   redis.on("error", () => undefined);
-  const queue = new Queue(QUEUE_NAMES.openai, { connection: redis, prefix });
+  const queue = new Queue(QUEUE_NAMES.openai, { connection: redis, prefix: createKeys(prefix).queuePrefix("openai") });
   queue.on("error", () => undefined);
   env = { dir, redisServer, slow, slowUrl, fast, fastUrl, prefix, config, keys: createKeys(prefix), redis, queue };
   return env;

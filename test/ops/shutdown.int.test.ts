@@ -41,7 +41,7 @@ async function setup(name: string, latencyMs: number): Promise<Env> {
   const prefix = testPrefix(`ops-${name}`);
   const config = parseConfig({ REDIS_URL: inject("redisUrl"), REDIS_PREFIX: prefix, PROVIDER_MODE: "simulate", SIMULATOR_URL: simUrl });
   const redis = new Redis(config.redis.url, { maxRetriesPerRequest: null });
-  const queue = new Queue(QUEUE_NAMES.openai, { connection: redis, prefix });
+  const queue = new Queue(QUEUE_NAMES.openai, { connection: redis, prefix: createKeys(prefix).queuePrefix("openai") });
   queue.on("error", () => undefined);
   env = { sim, simUrl, prefix, config, keys: createKeys(prefix), redis, queue };
   return env;

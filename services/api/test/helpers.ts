@@ -147,7 +147,7 @@ export async function startStack(name: string, opts: StackOptions = {}): Promise
     queue(provider) {
       let q = queues.get(provider);
       if (q === undefined) {
-        q = new Queue(QUEUE_NAMES[provider], { connection: redis, prefix: config.redis.prefix });
+        q = new Queue(QUEUE_NAMES[provider], { connection: redis, prefix: keys.queuePrefix(provider) });
         q.on("error", () => undefined);
         queues.set(provider, q);
       }

@@ -210,7 +210,7 @@ function createProviderWorker(provider: ProviderName, deps: ProviderWorkerDeps):
   });
   worker = new LlmqWorker(queue, processor, {
     connection: redis,
-    prefix: config.redis.prefix,
+    prefix: keys.queuePrefix(provider),
     name: deps.identity,
     autorun: false,
     concurrency: config.providers[provider].concurrency,

@@ -98,7 +98,7 @@ export async function startHarness(name: string, opts: HarnessOptions = {}): Pro
   const queue = (p: ProviderName): Queue => {
     let q = queues.get(p);
     if (q === undefined) {
-      q = new Queue(QUEUE_NAMES[p], { connection: redis, prefix: config.redis.prefix });
+      q = new Queue(QUEUE_NAMES[p], { connection: redis, prefix: keys.queuePrefix(p) });
       q.on("error", () => undefined);
       queues.set(p, q);
     }

@@ -69,19 +69,17 @@ export class HealthService {
     return snapshot;
   }
 
-  /** Every registry model's capacity hash, in one pipeline, refilled to now for display. */
+  /** Every registry model's capacity hash (one key each, in slots of their own on a cluster: sent together), refilled to now for display. */
   private async capacity(): Promise<Record<ProviderName, { models: ModelCapacityView[] }>> {
     const keys = createKeys(this.config.redis.prefix);
     const models = this.models.list();
-    const pipe = this.redis.pipeline();
-    for (const m of models) pipe.hgetall(capacityKey(keys, m.provider, m.id));
-    const res = (await pipe.exec()) ?? [];
+    const res = await Promise.all(models.map((m) => this.redis.hgetall(capacityKey(keys, m.provider, m.id))));
     const out = Object.fromEntries(PROVIDERS.map((p) => [p, { models: [] as ModelCapacityView[] }])) as Record<ProviderName, { models: ModelCapacityView[] }>;
     const now = Date.now();
     const burstMs = bucketBurstMs(this.config.worker.capacityBurstS);
     const headroomMs = bucketHeadroomMs(burstMs);
     models.forEach((m, i) => {
-      const hash = (res[i]?.[1] ?? {}) as Record<string, string>;
+      const hash = res[i] ?? {};
       const view = viewCapacity(m.id, PROVIDER_DIMS[m.provider], configuredLimits(this.config, m), hash, now, burstMs, headroomMs);
       if (view !== undefined) out[m.provider].models.push(view);
     });

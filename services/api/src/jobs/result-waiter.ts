@@ -1,5 +1,4 @@
-import type { RedisConnection } from "@llmq/shared";
-import { parseDoneMessage, type FinalJobRecord, type Keys, type Logger } from "@llmq/shared";
+import { isCluster, parseDoneMessage, type RedisConnection, type FinalJobRecord, type Keys, type Logger } from "@llmq/shared";
 
 /**
  * How a sync request waits for its job: ONE subscription per API process on `keys.doneChannel()`, and a map
@@ -155,7 +154,7 @@ export class ResultWaiter {
       const chunk = ids.slice(i, i + MGET_CHUNK);
       let values: (string | null)[];
       try {
-        values = await this.redis.mget(chunk.map((id) => this.keys.result(id)));
+        values = await readMany(this.redis, chunk.map((id) => this.keys.result(id)));
       } catch (err) {
         // The waiters stay; their timeout re-reads the result key.
         this.logger.warn({ err, jobs: chunk.length }, "could not read finished results");
@@ -167,4 +166,12 @@ export class ResultWaiter {
       });
     }
   }
+}
+
+/**
+ * One MGET on a single Redis. On a cluster each job's record is in a slot of its own (MGET would be refused
+ * across slots): one GET each, which the auto-pipelining connection sends together, one write per master.
+ */
+function readMany(redis: RedisConnection, keys: string[]): Promise<(string | null)[]> {
+  return isCluster(redis) ? Promise.all(keys.map((k) => redis.get(k))) : redis.mget(keys);
 }

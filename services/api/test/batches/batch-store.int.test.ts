@@ -148,7 +148,7 @@ describe("feeding is idempotent and the item steps are exactly-once", () => {
     const id = ((await h.submit(items)).body as BatchView).id;
     // Not llmq's runner: a bare BullMQ worker whose every job fails, as BullMQ fails a job that stalled too often.
     const connection = new Redis(h.stack.config.redis.url, { maxRetriesPerRequest: null });
-    const rogue = new Worker("jobs-openai", async () => { throw new UnrecoverableError("job stalled more than allowable limit"); }, { connection, prefix: h.stack.config.redis.prefix, autorun: false });
+    const rogue = new Worker("jobs-openai", async () => { throw new UnrecoverableError("job stalled more than allowable limit"); }, { connection, prefix: h.stack.keys.queuePrefix("openai"), autorun: false });
     rogue.on("error", () => undefined);
     const feeder = new BatchFeeder({ config: h.stack.config, keys: h.stack.keys, redis: h.stack.redis, logger: createLogger({ service: "worker", level: "silent" }), providers: ["openai"] });
     expect(await feeder.feed("openai")).toBe(n);

@@ -100,7 +100,7 @@ export class BatchFeeder {
     // BullMQ jobs would only cost memory. Failed ones are kept like any other job's, for inspection.
     this.jobOptions = { ...defaultJobOptions(config), removeOnComplete: true, priority: BATCH_JOB_PRIORITY };
     for (const provider of opts.providers) {
-      const queue = new Queue(QUEUE_NAMES[provider], { connection: this.redis, prefix: config.redis.prefix });
+      const queue = new Queue(QUEUE_NAMES[provider], { connection: this.redis, prefix: opts.keys.queuePrefix(provider) });
       queue.on("error", (err) => opts.logger.warn({ provider, err: err.message }, "batch feeder queue error"));
       this.queues.set(provider, queue);
     }
