@@ -1,6 +1,6 @@
 export { createWorkerService, workerIdentity, FORCE_CLOSE_MS, type WorkerService, type WorkerServiceDeps } from "./worker-service.js";
 export { createJobProcessor, SHUTDOWN_REASON, DEFAULT_RATE_LIMIT_WAIT_MS, type JobReturn, type LlmqJob, type RunnerDeps } from "./job-runner.js";
-export { addBatchItemFinalWrites, finalize, INLINE_RECORD_MAX_BYTES, type FinalizeOptions } from "./finalize.js";
+export { finalize, INLINE_RECORD_MAX_BYTES, type FinalizeOptions } from "./finalize.js";
 export { backoffDelay, createBackoffStrategy, MAX_BACKOFF_MS, RetryableError } from "./backoff.js";
 export { noopMetrics, type JobOutcome, type JobOutcomeEvent, type JobTimings, type ProviderCallEvent, type WorkerMetrics } from "./metrics.js";
 export { fitContext, type FitOptions, type Fitted } from "./context/fit-context.js";
@@ -13,5 +13,5 @@ export { fromObjectRoot, toObjectRoot } from "./structured/object-root.js";
 export { parseJsonOutput } from "./structured/parse-output.js";
 export { planStructured, StructuredPlans, type StructuredPlan } from "./structured/structured-plan.js";
 export { BatchFeeder, FEED_CHUNK, type FeederOptions } from "./batches/feeder.js";
-export { startBatchItem, addBatchItemFinish, batchRetryEntry, failLostBatchItem, type StartGate } from "./batches/batch-item.js";
+export { startBatchItem, finishBatchItem, batchRetryEntry, failLostBatchItem, type StartGate } from "./batches/batch-item.js";
 export { reconcileBatches, type ReconcileDeps } from "./batches/reconciler.js";

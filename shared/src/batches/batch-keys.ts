@@ -12,9 +12,13 @@ import { PROVIDERS, type ProviderName } from "../contracts/providers.js";
  * - `retry`: item index -> `provider \n entry` of each failed item, written by the worker with its failed line, so a
  *   retry can put the item back without the client sending it again;
  * - `types`: one character per item (its job type's place in JOB_TYPES), so an item not started yet still has a type;
+ * These share the batch's hash slot (`{batch id}`, contracts/keys.ts), so the batch scripts run on a Redis Cluster
+ * and batches spread over its masters.
  * Per owner (ownerBatchesKey): a sorted set of the owner's batches (score: created_at), for the list route.
  * Per provider: a sorted set of the batches with pending items (score: created_at) and the feeders' lock; one
- * sorted set of unfinished batches; one channel that wakes the feeders when a batch arrives.
+ * sorted set of unfinished batches; one channel that wakes the feeders when a batch arrives. Each of these is a
+ * key of its own, touched by one-key commands only: a batch enters them after it is stored (announceBatch) and
+ * leaves them after the script that finished it (retireBatch).
  */
 export interface BatchKeySet {
   meta: string;
@@ -25,9 +29,9 @@ export interface BatchKeySet {
   types: string;
   pending: Record<ProviderName, string>;
   /**
-   * Every key the batch scripts touch, in the order they expect: meta, state, results, the pending lists,
-   * the active sets (in PROVIDERS order), the set of unfinished batches, `lines`, `retry`, `types`. One list, so a script never
-   * reaches a key it was not given.
+   * Every key the batch scripts touch, in the order they expect: meta, state, results, the pending lists (in
+   * PROVIDERS order), `lines`, `retry`, `types`. One list, all in the batch's slot, so a script never reaches a
+   * key it was not given.
    */
   scriptKeys: string[];
 }
@@ -51,7 +55,7 @@ export function batchKeySet(keys: Keys, batchId: string): BatchKeySet {
     retry,
     types,
     pending,
-    scriptKeys: [meta, state, results, ...PROVIDERS.map((p) => pending[p]), ...PROVIDERS.map((p) => activeBatchesKey(keys, p)), runningBatchesKey(keys), lines, retry, types],
+    scriptKeys: [meta, state, results, ...PROVIDERS.map((p) => pending[p]), lines, retry, types],
   };
 }
 

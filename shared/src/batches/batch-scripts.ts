@@ -1,6 +1,9 @@
 import { createHash } from "node:crypto";
 import type { ChainableCommander } from "ioredis";
+import type { Keys } from "../contracts/keys.js";
+import { PROVIDERS, type ProviderName } from "../contracts/providers.js";
 import type { RedisConnection } from "../redis/connections.js";
+import { activeBatchesKey, batchWakeChannel, runningBatchesKey } from "./batch-keys.js";
 
 /**
  * The Lua scripts that change a batch's counts. Invariant they keep together: an item changes state at most
@@ -9,16 +12,20 @@ import type { RedisConnection } from "../redis/connections.js";
  * after every script, and a reader (HGETALL) never sees a half-applied step. The per-item `state` hash makes
  * every step idempotent: a stalled job run twice, a retry, or an item fed twice changes nothing the second time.
  *
- * KEYS are always `batchKeySet(...).scriptKeys`: 1 meta, 2 state, 3 results, 4–6 pending lists, 7–9 active sets,
- * 10 the set of unfinished batches, 11 lines (item -> position of its latest result line), 12 retry (failed
- * items' entries), 13 types (one character per item).
+ * KEYS are always `batchKeySet(...).scriptKeys`: 1 meta, 2 state, 3 results, 4–6 pending lists, 7 lines (item ->
+ * position of its latest result line), 8 retry (failed items' entries), 9 types (one character per item), all in
+ * the batch's own hash slot (one script never reaches two slots, so it runs on a Redis Cluster). The feeders'
+ * sets and the set of unfinished batches live elsewhere: a script that finishes (or reopens) a batch says so,
+ * and its caller moves the batch in or out of them (retireBatch, announceBatch); a caller that dies in between
+ * leaves an id that the feeder (empty pending list) or the reconciler (finished batch, or pending items of a
+ * batch in no feeder's set) puts right on its next look.
  *
  * Every script that appends a result line also points `lines` at it, so a reader finds an item's latest line
  * in O(1) and the results route skips the lines a retry superseded.
  */
 
-// When every item is final: the final status, finished_at, the result TTL on the batch's keys, and the batch
-// leaves the feeders' sets and the unfinished set. A cancel that cancelled nothing (every item had started) ends as completed*.
+// When every item is final: the final status, finished_at and the result TTL on the batch's keys; returns 1
+// then (the caller retires the batch from the feeders' sets). A cancel that cancelled nothing (every item had started) ends as completed*.
 const FINISH_IF_DONE = `
 local function finish_if_done(now, ttl, batch_id)
   local c = redis.call('HMGET', KEYS[1], 'total', 'completed', 'failed', 'cancelled', 'cancel_requested_at', 'finished_at')
@@ -29,9 +36,7 @@ local function finish_if_done(now, ttl, batch_id)
   local status = 'completed'
   if c[5] and cancelled > 0 then status = 'cancelled' elseif failed > 0 then status = 'completed_with_errors' end
   redis.call('HSET', KEYS[1], 'status', status, 'finished_at', now)
-  for i = 1, 6 do redis.call('EXPIRE', KEYS[i], ttl) end
-  for i = 11, 13 do redis.call('EXPIRE', KEYS[i], ttl) end
-  for i = 7, 10 do redis.call('ZREM', KEYS[i], batch_id) end
+  for i = 1, 9 do redis.call('EXPIRE', KEYS[i], ttl) end
   return 1
 end
 `;
@@ -40,7 +45,8 @@ end
  * A worker is about to run item ARGV[1]. ARGV: index, now, ttl, batch_id, the item's cancelled line.
  * Returns 'run' (first start, or a re-run of a started item), 'final_c' | 'final_f' | 'final_x' (already
  * finished: do not run again),
- * 'cancelled' (the batch was cancelled before this item started: stored as cancelled here), 'gone' (no batch).
+ * 'cancelled' (the batch was cancelled before this item started: stored as cancelled here; 'cancelled_last'
+ * when that finished the batch), 'gone' (no batch).
  */
 export const START_ITEM_LUA = `${FINISH_IF_DONE}
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'gone' end
@@ -52,8 +58,8 @@ if m[2] then
   redis.call('HSET', KEYS[2], ARGV[1], 'x')
   redis.call('HINCRBY', KEYS[1], 'queued', -1)
   redis.call('HINCRBY', KEYS[1], 'cancelled', 1)
-  redis.call('HSET', KEYS[11], ARGV[1], redis.call('RPUSH', KEYS[3], ARGV[5]) - 1)
-  finish_if_done(ARGV[2], ARGV[3], ARGV[4])
+  redis.call('HSET', KEYS[7], ARGV[1], redis.call('RPUSH', KEYS[3], ARGV[5]) - 1)
+  if finish_if_done(ARGV[2], ARGV[3], ARGV[4]) == 1 then return 'cancelled_last' end
   return 'cancelled'
 end
 redis.call('HSET', KEYS[2], ARGV[1], 'a')
@@ -66,7 +72,8 @@ return 'run'
 /**
  * Item ARGV[1] reached a final state. ARGV: index, 'c' | 'f', its result line, now, ttl, batch_id, and for a
  * failed item its `provider \n entry` for a later retry ('' when it cannot be retried).
- * Returns 1 when this call stored it, 0 when it was already final (or the batch is gone).
+ * Returns 1 when this call stored it, 2 when it stored it and that finished the batch, 0 when it was already
+ * final (or the batch is gone).
  */
 export const FINISH_ITEM_LUA = `${FINISH_IF_DONE}
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
@@ -80,17 +87,17 @@ else
   if redis.call('HGET', KEYS[1], 'status') == 'queued' then redis.call('HSET', KEYS[1], 'status', 'in_progress', 'started_at', ARGV[4]) end
 end
 if ARGV[2] == 'c' then redis.call('HINCRBY', KEYS[1], 'completed', 1) else redis.call('HINCRBY', KEYS[1], 'failed', 1) end
-redis.call('HSET', KEYS[11], ARGV[1], redis.call('RPUSH', KEYS[3], ARGV[3]) - 1)
-if ARGV[2] == 'f' and ARGV[7] and ARGV[7] ~= '' then redis.call('HSET', KEYS[12], ARGV[1], ARGV[7]) end
-finish_if_done(ARGV[4], ARGV[5], ARGV[6])
-return 1
+redis.call('HSET', KEYS[7], ARGV[1], redis.call('RPUSH', KEYS[3], ARGV[3]) - 1)
+if ARGV[2] == 'f' and ARGV[7] and ARGV[7] ~= '' then redis.call('HSET', KEYS[8], ARGV[1], ARGV[7]) end
+return 1 + finish_if_done(ARGV[4], ARGV[5], ARGV[6])
 `;
 
 /**
  * Cancels a batch. ARGV: now, ttl, batch_id, the cancelled items' error (JSON). Every item still in a pending list becomes cancelled (with its
  * line) unless it already has a state (fed, started and finished before a crashed feeder trimmed it); items
  * already in BullMQ are cancelled by START_ITEM when a worker takes them; running ones finish.
- * Returns the number cancelled here, -1 when there is no batch, -2 when it had already finished.
+ * Returns the number cancelled here, -1 when there is no batch, -2 when it had already finished. The caller
+ * retires the batch from the feeders' sets (nothing is left to feed) and, when it finished, the unfinished set.
  */
 export const CANCEL_BATCH_LUA = `${FINISH_IF_DONE}
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
@@ -115,7 +122,7 @@ for p = 4, 6 do
     end
     if #lines > 0 then
       local last = redis.call('RPUSH', KEYS[3], unpack(lines)) - 1
-      for k, idx in ipairs(idxs) do redis.call('HSET', KEYS[11], idx, last - #idxs + k) end
+      for k, idx in ipairs(idxs) do redis.call('HSET', KEYS[7], idx, last - #idxs + k) end
     end
     redis.call('LTRIM', KEYS[p], #entries, -1)
   end
@@ -124,7 +131,6 @@ if n > 0 then
   redis.call('HINCRBY', KEYS[1], 'queued', -n)
   redis.call('HINCRBY', KEYS[1], 'cancelled', n)
 end
-for i = 7, 9 do redis.call('ZREM', KEYS[i], ARGV[3]) end
 finish_if_done(ARGV[1], ARGV[2], ARGV[3])
 return n
 `;
@@ -145,7 +151,7 @@ elseif not m[1] then
   return 'running'
 end
 if m[2] then return 'cancelled' end
-if redis.call('HLEN', KEYS[12]) == 0 then return 'nothing' end
+if redis.call('HLEN', KEYS[8]) == 0 then return 'nothing' end
 redis.call('HSET', KEYS[1], 'retrying', ARGV[1] .. ' ' .. ARGV[2])
 for p = 4, 6 do redis.call('DEL', KEYS[p]) end
 return 'ok'
@@ -154,9 +160,10 @@ return 'ok'
 /**
  * A retry's last step, after the failed items' entries were pushed back into the pending lists (and their
  * states cleared) in bounded chunks while the batch was still finished, so no feeder saw them. ARGV: token, n,
- * now, round, batch_id, wake channel, the provider names (PROVIDERS order). Moves n from failed to queued,
- * reopens the batch (status in_progress, no finished_at, no TTL) and hands it to the feeders. 1, or 0 when the
- * token no longer holds the batch.
+ * now, round, batch_id, the provider names (PROVIDERS order). Moves n from failed to queued and reopens the
+ * batch (status in_progress, no finished_at, no TTL). Returns the providers with items to feed
+ * (comma-separated; the caller hands the batch to their feeders: announceBatch), or 0 when the token no longer
+ * holds the batch.
  */
 export const COMMIT_RETRY_LUA = `
 local r = redis.call('HGET', KEYS[1], 'retrying')
@@ -166,33 +173,32 @@ redis.call('HDEL', KEYS[1], 'retrying', 'finished_at')
 redis.call('HINCRBY', KEYS[1], 'failed', -n)
 redis.call('HINCRBY', KEYS[1], 'queued', n)
 redis.call('HSET', KEYS[1], 'status', 'in_progress', 'round', ARGV[4])
-for _, i in ipairs({1, 2, 3, 11, 13}) do redis.call('PERSIST', KEYS[i]) end
-redis.call('UNLINK', KEYS[12])
-local created = redis.call('HGET', KEYS[1], 'created_at')
+for _, i in ipairs({1, 2, 3, 7, 9}) do redis.call('PERSIST', KEYS[i]) end
+redis.call('UNLINK', KEYS[8])
 local woken = {}
 for p = 4, 6 do
-  if redis.call('LLEN', KEYS[p]) > 0 then
-    redis.call('ZADD', KEYS[p + 3], created, ARGV[5])
-    woken[#woken + 1] = ARGV[p + 3]
-  end
+  if redis.call('LLEN', KEYS[p]) > 0 then woken[#woken + 1] = ARGV[p + 2] end
 end
-redis.call('ZADD', KEYS[10], created, ARGV[5])
-redis.call('PUBLISH', ARGV[6], table.concat(woken, ','))
-return 1
+return 'ok:' .. table.concat(woken, ',')
 `;
 
-/** Feeder: drop the first ARGV[2] entries of KEYS[2] only while it still holds lock KEYS[1] (token ARGV[1]); renews it. */
+/**
+ * Feeder: drops the chunk it fed, the first ARGV[1] entries of pending list KEYS[1], only if they are still
+ * there: the first is ARGV[2] and the last ARGV[3]. Entries are unique (each starts with its item's index) and a
+ * pending list only ever loses entries from its head while fed, so a chunk another feeder (or a cancel) took
+ * meanwhile is never trimmed twice, whatever happened to the feeders' lock. Returns 1 when trimmed.
+ */
 export const TRIM_FED_LUA = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('LTRIM', KEYS[2], ARGV[2], -1)
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+local n = tonumber(ARGV[1])
+if redis.call('LINDEX', KEYS[1], 0) ~= ARGV[2] or redis.call('LINDEX', KEYS[1], n - 1) ~= ARGV[3] then return 0 end
+redis.call('LTRIM', KEYS[1], n, -1)
 return 1
 `;
 
-/** Feeder: a batch with nothing left for this provider (KEYS[2] empty) leaves its active set KEYS[1]. */
-export const DROP_IF_EMPTY_LUA = `
-if redis.call('LLEN', KEYS[2]) == 0 then return redis.call('ZREM', KEYS[1], ARGV[1]) end
-return 0
+/** Renews lock KEYS[1] for ARGV[2] ms only while its holder (token ARGV[1]) still has it. Returns 1 when renewed. */
+export const RENEW_LOCK_LUA = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 `;
 
 /** Releases a lock only its holder (token ARGV[1]) may release. */
@@ -228,8 +234,28 @@ export const BATCH_SCRIPTS = {
   finishItem: new RedisScript(FINISH_ITEM_LUA),
   cancel: new RedisScript(CANCEL_BATCH_LUA),
   trimFed: new RedisScript(TRIM_FED_LUA),
-  dropIfEmpty: new RedisScript(DROP_IF_EMPTY_LUA),
+  renewLock: new RedisScript(RENEW_LOCK_LUA),
   releaseLock: new RedisScript(RELEASE_LOCK_LUA),
   beginRetry: new RedisScript(BEGIN_RETRY_LUA),
   commitRetry: new RedisScript(COMMIT_RETRY_LUA),
 } as const;
+
+/**
+ * Takes a batch out of the feeders' sets (nothing left to feed: finished or cancelled) and, when `finished`, out
+ * of the set of unfinished batches. One-key commands, each key in a slot of its own; ZREM makes it idempotent.
+ */
+export async function retireBatch(redis: RedisConnection, keys: Keys, batchId: string, finished: boolean): Promise<void> {
+  await Promise.all([
+    ...PROVIDERS.map((p) => redis.zrem(activeBatchesKey(keys, p), batchId)),
+    ...(finished ? [redis.zrem(runningBatchesKey(keys), batchId)] : []),
+  ]);
+}
+
+/**
+ * Hands a stored (or reopened) batch to the feeders of `providers`: the unfinished set, their sets, the wake
+ * message. One-key commands; ZADD makes it idempotent (the reconciler repeats it for a batch it finds left out).
+ */
+export async function announceBatch(redis: RedisConnection, keys: Keys, batchId: string, createdAt: number, providers: readonly ProviderName[]): Promise<void> {
+  await Promise.all([redis.zadd(runningBatchesKey(keys), createdAt, batchId), ...providers.map((p) => redis.zadd(activeBatchesKey(keys, p), createdAt, batchId))]);
+  if (providers.length > 0) await redis.publish(batchWakeChannel(keys), providers.join(",")).catch(() => undefined);
+}

@@ -3,10 +3,10 @@ import {
   BATCH_CANCELLED_ERROR,
   BATCH_SCRIPTS,
   PROVIDERS,
-  activeBatchesKey,
+  announceBatch,
   batchKeySet,
-  batchWakeChannel,
   ownerBatchesKey,
+  retireBatch,
   runningBatchesKey,
   type Keys,
   type ProviderName,
@@ -16,10 +16,13 @@ import {
  * A batch's Redis state (layout: @llmq/shared batch-keys.ts). Invariant: a batch is either wholly stored or not
  * visible. Its items are written first, in bounded commands (RPUSH of PUSH_CHUNK entries), under keys nothing
  * reads until the meta hash exists and the batch is in the feeders' sets; those staged keys carry STAGE_TTL_S,
- * so an API that dies half-way leaves nothing behind for long. The last step is one small MULTI (meta hash with
- * its counts, TTLs lifted, the feeders' sets, the unfinished set, the owner's list, the wake message), so there is
- * never a visible batch whose counts disagree with the items stored, and no step holds Redis for the whole batch.
- * After that, only the Lua scripts change counts.
+ * so an API that dies half-way leaves nothing behind for long. Then one small MULTI on the batch's own keys (meta
+ * hash with its counts, TTLs lifted: all in the batch's hash slot), so there is never a visible batch whose counts
+ * disagree with the items stored, and no step holds Redis for the whole batch. Only then does the batch enter
+ * the feeders' sets and the owner's list (keys of their own, other slots on a cluster): a feeder never finds a
+ * batch whose items are not there. Its id goes into the unfinished set first, so an API that dies between the
+ * MULTI and announcing it leaves a batch the reconciler finds and announces. After that, only the Lua scripts
+ * change counts.
  */
 export interface NewBatch {
   id: string;
@@ -100,14 +103,10 @@ export class BatchStore {
       ...(batch.metadata !== undefined && { metadata: JSON.stringify(batch.metadata) }),
     });
     multi.persist(set.types);
-    for (const provider of providers) {
-      multi.persist(set.pending[provider]);
-      multi.zadd(activeBatchesKey(this.keys, provider), batch.createdAt, batch.id);
-    }
-    multi.zadd(runningBatchesKey(this.keys), batch.createdAt, batch.id);
-    multi.zadd(ownerBatchesKey(this.keys, batch.owner), batch.createdAt, batch.id);
-    multi.publish(batchWakeChannel(this.keys), providers.join(","));
+    for (const provider of providers) multi.persist(set.pending[provider]);
+    await this.redis.zadd(runningBatchesKey(this.keys), batch.createdAt, batch.id);
     throwFirst(await multi.exec(), batch.id);
+    await Promise.all([this.redis.zadd(ownerBatchesKey(this.keys, batch.owner), batch.createdAt, batch.id), announceBatch(this.redis, this.keys, batch.id, batch.createdAt, providers)]);
   }
 
   /** stage + commit; on failure the staged keys are removed (best effort: they expire anyway). */
@@ -116,8 +115,13 @@ export class BatchStore {
       await this.stage(batch);
       await this.commit(batch);
     } catch (err) {
+      // The client hears 503: nothing of the batch may stay behind, visible or fed.
       const set = batchKeySet(this.keys, batch.id);
-      if ((await this.redis.exists(set.meta).catch(() => 1)) === 0) await this.redis.unlink(...PROVIDERS.map((p) => set.pending[p]), set.types).catch(() => undefined);
+      await Promise.allSettled([
+        retireBatch(this.redis, this.keys, batch.id, true),
+        this.redis.zrem(ownerBatchesKey(this.keys, batch.owner), batch.id),
+        this.redis.unlink(...set.scriptKeys),
+      ]);
       throw err;
     }
   }
@@ -147,7 +151,9 @@ export class BatchStore {
   /** Runs the cancel script: the number of items cancelled now, -1 no batch, -2 already finished. */
   async cancel(batchId: string, ttlS: number): Promise<number> {
     const set = batchKeySet(this.keys, batchId);
-    return Number(await BATCH_SCRIPTS.cancel.run(this.redis, set.scriptKeys, [Date.now(), ttlS, batchId, JSON.stringify(BATCH_CANCELLED_ERROR)]));
+    const n = Number(await BATCH_SCRIPTS.cancel.run(this.redis, set.scriptKeys, [Date.now(), ttlS, batchId, JSON.stringify(BATCH_CANCELLED_ERROR)]));
+    if (n >= 0) await retireBatch(this.redis, this.keys, batchId, (await this.redis.hexists(set.meta, "finished_at")) === 1);
+    return n;
   }
 
   /**
@@ -172,12 +178,11 @@ export class BatchStore {
         if (after !== undefined && score === after.score && id >= after.id) continue;
         page.push({ id, score });
       }
-      const pipe = this.redis.pipeline();
-      for (const p of page) pipe.hgetall(this.keys.batch(p.id));
-      const metas = (await pipe.exec()) ?? [];
+      // One command per batch (each batch is in a slot of its own on a cluster), sent together.
+      const metas = await Promise.all(page.map((p) => this.redis.hgetall(this.keys.batch(p.id))));
       const gone: string[] = [];
       page.forEach((p, i) => {
-        const meta = metas[i]?.[1] as BatchMeta | undefined;
+        const meta = metas[i] as BatchMeta | undefined;
         if (meta?.owner === undefined) gone.push(p.id);
         else if (out.length < limit) out.push({ ...p, meta });
       });
@@ -235,8 +240,15 @@ export class BatchStore {
       if (indexes.length > 0) pipe.hdel(set.state, ...indexes);
       throwFirst(await pipe.exec(), batchId);
     } while (cursor !== "0");
-    const committed = await BATCH_SCRIPTS.commitRetry.run(this.redis, set.scriptKeys, [token, seen.size, Date.now(), round, batchId, batchWakeChannel(this.keys), ...PROVIDERS]);
-    return { outcome: Number(committed) === 1 ? "ok" : "busy", requeued: seen.size };
+    // In the unfinished set before the batch reopens: an API that dies right after leaves it where the
+    // reconciler announces it to the feeders.
+    const createdAt = Number(await this.redis.hget(set.meta, "created_at"));
+    await this.redis.zadd(runningBatchesKey(this.keys), createdAt, batchId);
+    const committed = String(await BATCH_SCRIPTS.commitRetry.run(this.redis, set.scriptKeys, [token, seen.size, Date.now(), round, batchId, ...PROVIDERS]));
+    if (!committed.startsWith("ok:")) return { outcome: "busy", requeued: seen.size };
+    const woken = committed.slice(3).split(",").filter((p): p is ProviderName => (PROVIDERS as readonly string[]).includes(p));
+    await announceBatch(this.redis, this.keys, batchId, createdAt, woken);
+    return { outcome: "ok", requeued: seen.size };
   }
 
   /** Unfinished batches of every key (the metrics' batches-active gauge). */

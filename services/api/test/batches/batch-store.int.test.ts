@@ -141,6 +141,33 @@ describe("feeding is idempotent and the item steps are exactly-once", () => {
     expect(await h.stack.redis.ttl(set.meta)).toBe(-1); // not finished: no TTL yet
   });
 
+  it("a fed chunk is trimmed once even when two feeders fed it; a batch whose last writer died before retiring it leaves the feeders' and unfinished sets on the next look", async () => {
+    h = await startBatchHarness("batch-trim-retire", { workers: 0 });
+    const n = 10;
+    const items = Array.from({ length: n }, (_, i) => ({ ...mixedItem(i), body: { ...mixedItem(i).body, model: "gpt-4o-mini" } }));
+    const id = ((await h.submit(items)).body as BatchView).id;
+    const set = batchKeySet(h.stack.keys, id);
+    const chunk = await h.stack.redis.lrange(set.pending.openai, 0, 3);
+    // Two feeders read the same four entries (one lost its lock meanwhile): the first trim drops them, the second nothing.
+    const trim = (): Promise<unknown> => BATCH_SCRIPTS.trimFed.run(h!.stack.redis, [set.pending.openai], [chunk.length, chunk[0] as string, chunk.at(-1) as string]);
+    expect(await trim()).toBe(1);
+    expect(await trim()).toBe(0);
+    expect(await h.stack.redis.llen(set.pending.openai)).toBe(n - 4);
+
+    // The batch finished (its script ran) but the process died before retireBatch: its id is still in both sets.
+    await h.stack.redis.del(set.pending.openai);
+    await h.stack.redis.hset(set.meta, "finished_at", Date.now());
+    const running = `${h.stack.config.redis.prefix}:batches:running`;
+    expect(await h.stack.redis.zscore(running, id)).not.toBeNull();
+    expect(await h.stack.redis.zscore(activeBatchesKey(h.stack.keys, "openai"), id)).not.toBeNull();
+    const feeder = new BatchFeeder({ config: h.stack.config, keys: h.stack.keys, redis: h.stack.redis, logger: createLogger({ service: "worker", level: "silent" }), providers: ["openai"] });
+    extra.push({ close: () => feeder.close() });
+    expect(await feeder.feed("openai")).toBe(0);
+    expect(await h.stack.redis.zscore(activeBatchesKey(h.stack.keys, "openai"), id)).toBeNull();
+    await feeder.reconcile();
+    expect(await h.stack.redis.zscore(running, id)).toBeNull();
+  });
+
   it("items BullMQ failed without the runner (a job that stalled too often) are stored as failed by the reconciliation pass, and the batch finishes", async () => {
     h = await startBatchHarness("batch-reconcile", { workers: 0, env: { BATCH_RECONCILE_INTERVAL_MS: "200" } });
     const n = 6;

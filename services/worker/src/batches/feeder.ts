@@ -22,6 +22,7 @@ import {
   type Logger,
   type ProviderName,
 } from "@llmq/shared";
+import { storeFinish } from "./batch-item.js";
 import { reconcileBatches } from "./reconciler.js";
 
 /**
@@ -30,10 +31,13 @@ import { reconcileBatches } from "./reconciler.js";
  * interactive jobs (no priority) always sit ahead of the few batch jobs (priority BATCH_JOB_PRIORITY) there are.
  *
  * Invariant: an item is never lost between its pending list and BullMQ. A chunk is read (LRANGE), added with
- * deterministic job ids (addBulk), and only then trimmed, by a script that trims only while this feeder still
- * holds the provider's lock. A feeder that dies (or stalls past its lock) between add and trim leaves the chunk
- * in the list: the next feeder adds the same ids again, which BullMQ ignores for jobs it still has, and the
- * item-state script skips for items that already ran. Duplicates are possible; losses are not.
+ * deterministic job ids (addBulk), and only then trimmed, by a script that trims only if the chunk is still at
+ * the list's head (TRIM_FED_LUA): never twice, whoever holds the provider's lock. A feeder that dies (or
+ * stalls past its lock) between add and trim leaves the chunk in the list: the next feeder adds the same ids
+ * again, which BullMQ ignores for jobs it still has, and the item-state script skips for items that already
+ * ran. Duplicates are possible; losses are not. The lock (renewed after every chunk) keeps two feeders from
+ * feeding one provider at once; the pending list and the lock are in different slots on a cluster, so no
+ * script touches both.
  *
  * Fairness: what a pass adds is shared equally between the API keys with batches waiting for the provider,
  * item by item (feed()); interactive jobs still go first, by priority.
@@ -195,11 +199,8 @@ export class BatchFeeder {
         const chunks = await this.fairChunks(provider, ids, idOwners, room, fresh, depth);
         if (chunks.length === 0) break;
         await queue.addBulk(interleave(await Promise.all(chunks.map((c) => this.jobsOf(c.batchId, c.entries, fresh.has(c.owner) ? FRESH_PRIORITY : BATCH_JOB_PRIORITY)))));
-        let kept = true;
-        for (const c of chunks) {
-          if ((await BATCH_SCRIPTS.trimFed.run(redis, [lock, c.list], [token, c.entries.length, LOCK_MS])) !== 1) kept = false;
-        }
-        if (!kept) {
+        for (const c of chunks) await BATCH_SCRIPTS.trimFed.run(redis, [c.list], [c.entries.length, c.entries[0] as string, c.entries.at(-1) as string]);
+        if ((await BATCH_SCRIPTS.renewLock.run(redis, [lock], [token, LOCK_MS])) !== 1) {
           this.opts.logger.warn({ provider }, "batch feeder lost its lock; the next pass re-feeds the chunk (same job ids)");
           break;
         }
@@ -248,7 +249,8 @@ export class BatchFeeder {
           chunks.push({ owner, batchId, list, entries });
           break;
         }
-        await BATCH_SCRIPTS.dropIfEmpty.run(this.redis, [active, list], [batchId]);
+        // A pending list never grows once its batch is in the active set: empty now is empty for good.
+        if ((await this.redis.llen(list)) === 0) await this.redis.zrem(active, batchId);
       }
     }
     return chunks;
@@ -258,10 +260,9 @@ export class BatchFeeder {
   private async ownersOf(batchIds: readonly string[]): Promise<string[]> {
     const missing = batchIds.filter((id) => !this.owners.has(id));
     if (missing.length > 0) {
-      const pipe = this.redis.pipeline();
-      for (const id of missing) pipe.hget(this.opts.keys.batch(id), "owner");
-      const res = (await pipe.exec()) ?? [];
-      missing.forEach((id, i) => this.owners.set(id, String(res[i]?.[1] ?? "")));
+      // One command per batch (each batch is in a slot of its own on a cluster), sent together.
+      const res = await Promise.all(missing.map((id) => this.redis.hget(this.opts.keys.batch(id), "owner")));
+      missing.forEach((id, i) => this.owners.set(id, res[i] ?? ""));
       if (this.owners.size > 10_000) for (const id of [...this.owners.keys()].slice(0, 5_000)) this.owners.delete(id);
     }
     return batchIds.map((id) => this.owners.get(id) ?? "");
@@ -317,7 +318,7 @@ export class BatchFeeder {
     const jobId = batchItemJobId(batchId, index);
     const line = batchResultLine({ status: "failed", custom_id: "", job_id: jobId, error: { code: "INTERNAL", message: "the stored item could not be read" } });
     const { keys, config } = this.opts;
-    await BATCH_SCRIPTS.finishItem.run(this.redis, batchKeySet(keys, batchId).scriptKeys, [index, "f", line, Date.now(), config.jobs.resultTtlS, batchId]);
+    await storeFinish(this.redis, keys, batchId, [index, "f", line, Date.now(), config.jobs.resultTtlS, batchId]);
   }
 
   /** Stops feeding; waits for a running pass (it stops after its current chunk). Idempotent. */

@@ -1,6 +1,6 @@
 import type { Queue } from "bullmq";
 import type { RedisConnection } from "@llmq/shared";
-import { PROVIDERS, batchKeySet, parseBatchItemJobId, reconcileLockKey, runningBatchesKey, type Config, type Keys, type Logger, type ProviderName } from "@llmq/shared";
+import { PROVIDERS, activeBatchesKey, batchKeySet, retireBatch, parseBatchItemJobId, reconcileLockKey, runningBatchesKey, type Config, type Keys, type Logger, type ProviderName } from "@llmq/shared";
 import { failLostBatchItem } from "./batch-item.js";
 
 /**
@@ -10,6 +10,10 @@ import { failLostBatchItem } from "./batch-item.js";
  * unfinished batches that have nothing left to feed, finds their jobs in the provider queues' failed sets, and
  * stores each one whose item is not final yet as a failed item. The finish script is idempotent: an item the
  * runner did store is left as it is.
+ * The same pass repairs what a process that died between two steps on different keys left (on a cluster those
+ * keys are in different slots, so no one script can do both): a batch found finished (or expired) leaves the
+ * unfinished set (its last writer died before retireBatch), and an unfinished batch with items pending for a
+ * provider is put back into that provider's feeder set (its API died before announceBatch).
  */
 export interface ReconcileDeps {
   config: Config;
@@ -29,8 +33,17 @@ export async function reconcileBatches(deps: ReconcileDeps, token: string): Prom
   let stored = 0;
   for (const batchId of await redis.zrange(runningBatchesKey(keys), "0", String(BATCHES_PER_PASS - 1))) {
     const set = batchKeySet(keys, batchId);
+    const [finished, exists] = await Promise.all([redis.hexists(set.meta, "finished_at"), redis.exists(set.meta)]);
+    if (finished === 1 || exists === 0) {
+      await retireBatch(redis, keys, batchId, true);
+      continue;
+    }
     const pending = await Promise.all(PROVIDERS.map((p) => redis.llen(set.pending[p])));
-    if (pending.some((n) => n > 0)) continue;
+    if (pending.some((n) => n > 0)) {
+      const createdAt = Number((await redis.hget(set.meta, "created_at")) ?? Date.now());
+      await Promise.all(PROVIDERS.filter((_, i) => (pending[i] ?? 0) > 0).map((p) => redis.zadd(activeBatchesKey(keys, p), "NX", createdAt, batchId)));
+      continue;
+    }
     for (const [provider, queue] of deps.queues) stored += await failLostJobs(deps, batchId, provider, queue);
   }
   return stored;
