@@ -1,4 +1,4 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 // Tests run on the TypeScript sources: the `@llmq/source` export condition points each workspace package at
 // its src/ instead of dist/. Processes that tests spawn (npm start, workers) run the built dist/.
@@ -13,8 +13,35 @@ export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions: ssrConditions, externalConditions: ["@llmq/source"] } },
   test: {
-    include: ["shared/test/**/*.test.ts", "services/*/test/**/*.test.ts", "load/test/**/*.test.ts", "cli/test/**/*.test.ts", "test/**/*.test.ts"],
-    globalSetup: ["./test/global-setup.ts"],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "single",
+          include: ["shared/test/**/*.test.ts", "services/*/test/**/*.test.ts", "load/test/**/*.test.ts", "cli/test/**/*.test.ts", "test/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, "test/cluster/**"],
+          globalSetup: ["./test/global-setup.ts"],
+        },
+      },
+      {
+        // The same suites on a private 3-master Redis Cluster (test/global-setup-cluster.ts): the core routes, the
+        // batches (a 1,000-item one among them), the worker's jobs and the capacity buckets, and the cluster's own
+        // tests (key spread, failover). Chosen, not everything: the rest does not touch how keys are laid out.
+        extends: true,
+        test: {
+          name: "cluster",
+          include: [
+            "services/api/test/jobs.int.test.ts",
+            "services/api/test/batches/batches.int.test.ts",
+            "services/worker/test/jobs.int.test.ts",
+            "services/worker/test/capacity.int.test.ts",
+            "shared/test/capacity-scripts.int.test.ts",
+            "test/cluster/**/*.int.test.ts",
+          ],
+          globalSetup: ["./test/global-setup-cluster.ts"],
+        },
+      },
+    ],
     pool: "forks",
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -4,6 +4,8 @@ import { acquireTestRedis } from "@llmq/shared/testing";
 declare module "vitest" {
   export interface ProvidedContext {
     redisUrl: string;
+    /** REDIS_CLUSTER_NODES of the cluster project's Redis Cluster; "" on a single Redis (test/redis-target.ts). */
+    redisClusterNodes: string;
   }
 }
 
@@ -11,5 +13,6 @@ declare module "vitest" {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const redis = await acquireTestRedis();
   project.provide("redisUrl", redis.url);
+  project.provide("redisClusterNodes", "");
   return () => redis.stop();
 }

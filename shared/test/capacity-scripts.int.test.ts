@@ -1,6 +1,7 @@
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { connectTestRedis } from "../../test/redis-target.js";
 import { CAPACITY_SCRIPTS, viewCapacity } from "../src/capacity/index.js";
+import type { RedisConnection } from "../src/redis/index.js";
 import { deletePrefix, testPrefix } from "../src/testing/index.js";
 
 /**
@@ -18,13 +19,13 @@ type AcquireResult = [ok: number, waitMs: number, short: string, ...levels: (num
 type Dim = [name: string, configured: number, cost: number];
 type SettleDim = [name: string, configured: number, delta: number, learned: number, remaining: number];
 
-let redis: Redis;
+let redis: RedisConnection;
 let prefix: string;
 let key: string;
 let n = 0;
 
 beforeAll(() => {
-  redis = new Redis(inject("redisUrl"));
+  redis = connectTestRedis();
   prefix = testPrefix("capacity-scripts");
 });
 afterAll(async () => {

@@ -3,10 +3,10 @@ import type { Express } from "express";
 import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import { Queue } from "bullmq";
-import { Redis } from "ioredis";
 import { inject } from "vitest";
-import { createKeys, createLogger, parseConfig, QUEUE_NAMES, type Config, type FinalJobRecord, type Keys, type ProviderName } from "@llmq/shared";
+import { createKeys, createLogger, createWorkerConnection, parseConfig, QUEUE_NAMES, type Config, type FinalJobRecord, type Keys, type ProviderName, type RedisConnection } from "@llmq/shared";
 import { deletePrefix, GUIDE_REQUESTS, testPrefix } from "@llmq/shared/testing";
+import { connectTestRedis, testRedisEnv } from "../../../test/redis-target.js";
 import { createApp } from "../src/app.js";
 import { createApiRuntime, type ApiRuntime } from "../src/runtime.js";
 // Tests only: the API's own code never imports the worker or the simulator.
@@ -44,7 +44,7 @@ export interface Stack {
   config: Config;
   keys: Keys;
   /** A separate connection for the test's own reads. */
-  redis: Redis;
+  redis: RedisConnection;
   runtime: ApiRuntime;
   sim: Simulator | undefined;
   simUrl: string;
@@ -74,7 +74,7 @@ export async function startStack(name: string, opts: StackOptions = {}): Promise
   const { url: simUrl } = await sim.listen(0, "127.0.0.1");
   const config = parseConfig({
     API_KEYS: `alice:${KEYS.alice},bob:${KEYS.bob}`,
-    REDIS_URL: opts.redisUrl ?? inject("redisUrl"),
+    ...(opts.redisUrl !== undefined ? { REDIS_URL: opts.redisUrl } : testRedisEnv()),
     REDIS_PREFIX: testPrefix(`api-${name}`),
     PROVIDER_MODE: "simulate",
     SIMULATOR_URL: simUrl,
@@ -107,7 +107,8 @@ export async function startStack(name: string, opts: StackOptions = {}): Promise
   const server: Server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const redis = new Redis(inject("redisUrl"), { maxRetriesPerRequest: null });
+  // The test's own connection goes where the services go (a dead REDIS_URL aside: then to the test Redis).
+  const redis = opts.redisUrl !== undefined ? connectTestRedis() : createWorkerConnection(config.redis);
   const queues = new Map<ProviderName, Queue>();
 
   const stack: Stack = {

@@ -1,6 +1,4 @@
 import { Queue } from "bullmq";
-import { Redis } from "ioredis";
-import { inject } from "vitest";
 import {
   createKeys,
   createLogger,
@@ -15,7 +13,9 @@ import {
   type Logger,
   type ModelRegistry,
   type ProviderName,
+  type RedisConnection,
 } from "@llmq/shared";
+import { connectTestRedis, testRedisEnv } from "../../../test/redis-target.js";
 import { deletePrefix, GUIDE_SCHEMAS, testPrefix } from "@llmq/shared/testing";
 import { randomUUID } from "node:crypto";
 import { Writable } from "node:stream";
@@ -49,7 +49,7 @@ export function captureLogger(): { logger: Logger; lines: LogLine[] } {
 export interface Harness {
   config: Config;
   keys: Keys;
-  redis: Redis;
+  redis: RedisConnection;
   sim: Simulator;
   simUrl: string;
   service: WorkerService;
@@ -80,7 +80,7 @@ export async function startHarness(name: string, opts: HarnessOptions = {}): Pro
   const sim = createSimulator({ retryAfterMs: 200, ...opts.sim });
   const { url: simUrl } = await sim.listen(0, "127.0.0.1");
   const config = parseConfig({
-    REDIS_URL: inject("redisUrl"),
+    ...testRedisEnv(),
     REDIS_PREFIX: testPrefix(name),
     PROVIDER_MODE: "simulate",
     SIMULATOR_URL: simUrl,
@@ -90,7 +90,7 @@ export async function startHarness(name: string, opts: HarnessOptions = {}): Pro
     ...opts.env,
   });
   const keys = createKeys(config.redis.prefix);
-  const redis = new Redis(config.redis.url, { maxRetriesPerRequest: null });
+  const redis = connectTestRedis();
   const { logger, lines } = captureLogger();
   const service = createWorkerService({ config, logger, providers: opts.providers, ...(opts.registry ? { registry: opts.registry } : {}) });
   if (opts.start !== false) await service.start();

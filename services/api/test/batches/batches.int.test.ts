@@ -50,6 +50,20 @@ describe("a batch from submit to results", () => {
     expect(await h.stack.queue("openai").getJobCounts("completed", "wait", "prioritized", "active")).toEqual({ completed: 0, wait: 0, prioritized: 0, active: 0 });
   });
 
+  it("a 1,000-item batch over three providers with two workers: every item ends exactly once, one provider call each, and the counts add up at every poll", async () => {
+    h = await startBatchHarness("batch-1000", { workers: 2 });
+    const n = 1000;
+    const res = await h.submit(Array.from({ length: n }, (_, i) => mixedItem(i)));
+    expect(res.status, res.text).toBe(202);
+    const id = (res.body as BatchView).id;
+    const { final } = await h.waitFinal(id, 120_000);
+    expect(final).toMatchObject({ status: "completed", counts: { total: n, queued: 0, active: 0, completed: n, failed: 0, cancelled: 0 } });
+    const lines = await h.results(id);
+    expect(lines).toHaveLength(n);
+    expect(new Set(lines.map((l) => l.custom_id)).size).toBe(n);
+    expect(await h.stack.providerCalls()).toBe(n);
+  });
+
   it("an NDJSON batch is accepted like JSON, and ?status filters the NDJSON results", async () => {
     h = await startBatchHarness("batch-ndjson");
     const items = Array.from({ length: 9 }, (_, i) => mixedItem(i));

@@ -1,6 +1,7 @@
 import { createLogger, parseConfig, type BatchResultLine, type BatchView } from "@llmq/shared";
 // Tests only: the API never imports the worker.
 import { createWorkerService, type WorkerService } from "../../../worker/src/index.js";
+import { testRedisEnv } from "../../../../test/redis-target.js";
 import { startStack, type Reply, type Stack, type StackOptions, type Who } from "../helpers.js";
 
 /**
@@ -32,7 +33,7 @@ export interface HarnessOptions extends Pick<StackOptions, "sim"> {
 export async function startBatchHarness(name: string, opts: HarnessOptions = {}): Promise<BatchHarness> {
   const stack = await startStack(name, { env: { BATCH_FEED_INTERVAL_MS: "20", ...opts.env }, worker: false, ...(opts.sim && { sim: opts.sim }) });
   const env: Record<string, string> = {
-    REDIS_URL: stack.config.redis.url,
+    ...testRedisEnv(),
     REDIS_PREFIX: stack.config.redis.prefix,
     PROVIDER_MODE: "simulate",
     SIMULATOR_URL: stack.simUrl,
