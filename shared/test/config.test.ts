@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { Cluster } from "ioredis";
 import { ConfigError, hashSecret, parseConfig } from "../src/config/index.js";
+import { createProducerConnection, createWorkerConnection, describeRedisTarget, isCluster } from "../src/redis/index.js";
 
 describe("config", () => {
   it("uses the documented defaults when nothing is set", () => {
@@ -41,6 +43,25 @@ describe("config", () => {
       }
       expect(err, bad).toBeInstanceOf(ConfigError);
       expect((err as ConfigError).issues).toEqual([expect.objectContaining({ variable: "REDIS_CLUSTER_NODES", fix: expect.stringContaining("host:port") })]);
+    }
+  });
+
+  it("on a cluster, REDIS_URL's user, password and TLS apply to every node; the connection's roles are kept", () => {
+    const config = parseConfig({ REDIS_CLUSTER_NODES: "10.0.0.1:7000", REDIS_URL: "rediss://llmq:s%40cret@ignored:6380" });
+    const producer = createProducerConnection(config.redis, { lazyConnect: true });
+    const worker = createWorkerConnection(config.redis, { lazyConnect: true });
+    try {
+      expect(isCluster(producer) && isCluster(worker)).toBe(true);
+      const [p, w] = [producer as Cluster, worker as Cluster];
+      expect(p.options.redisOptions).toMatchObject({ username: "llmq", password: "s@cret", tls: {}, maxRetriesPerRequest: 1 });
+      expect(p.options.enableOfflineQueue).toBe(false);
+      expect(w.options.redisOptions).toMatchObject({ username: "llmq", password: "s@cret", tls: {}, maxRetriesPerRequest: null });
+      expect(w.options.enableOfflineQueue).toBe(true);
+      expect(describeRedisTarget(config.redis)).toBe("cluster 10.0.0.1:7000");
+      expect(describeRedisTarget(parseConfig({ REDIS_URL: "redis://u:pw@h:1" }).redis)).not.toContain("pw");
+    } finally {
+      producer.disconnect();
+      worker.disconnect();
     }
   });
 

@@ -9,7 +9,8 @@ import type { RedisSettings } from "../config/config.js";
  * - worker / subscriber: waits. Commands are retried forever while Redis comes back, as BullMQ requires.
  *
  * Where they connect is `RedisTarget`: a URL (a single Redis), or the config's redis settings, which name a
- * cluster's nodes when REDIS_CLUSTER_NODES is set. Code that takes a connection takes `RedisConnection`
+ * cluster's nodes when REDIS_CLUSTER_NODES is set; then REDIS_URL's user and password (and `rediss:`, TLS) apply
+ * to every node, as managed clusters need. Code that takes a connection takes `RedisConnection`
  * (either client) and uses only what both have; a cluster needs the keys of one command, script or MULTI in
  * one hash slot (contracts/keys.ts says which keys share one).
  */
@@ -34,7 +35,7 @@ export function createProducerConnection(target: RedisTarget, extra: RedisOption
       maxRedirections: MAX_REDIRECTIONS,
       slotsRefreshTimeout: 1000,
       ...clusterTopLevel(extra),
-      redisOptions: { maxRetriesPerRequest: 1, connectTimeout: 1000, commandTimeout: 2000, ...nodeOptions(extra) },
+      redisOptions: { maxRetriesPerRequest: 1, connectTimeout: 1000, commandTimeout: 2000, ...credentialsOf(target), ...nodeOptions(extra) },
     });
   }
   return new Redis(urlOf(target), {
@@ -61,7 +62,7 @@ export function createWorkerConnection(target: RedisTarget, extra: RedisOptions 
       // keeps redirecting for that long instead of failing the command after 16 tries.
       maxRedirections: 1000,
       ...clusterTopLevel(extra),
-      redisOptions: { maxRetriesPerRequest: null, ...nodeOptions(extra) },
+      redisOptions: { maxRetriesPerRequest: null, ...credentialsOf(target), ...nodeOptions(extra) },
     });
   }
   return new Redis(urlOf(target), {
@@ -98,6 +99,20 @@ export function describeRedisTarget(target: RedisTarget): string {
 
 function clusterNodesOf(target: RedisTarget): { host: string; port: number }[] | undefined {
   return typeof target === "string" || target.clusterNodes === undefined || target.clusterNodes.length === 0 ? undefined : target.clusterNodes;
+}
+
+/** REDIS_URL's user, password and TLS (`rediss:`), for every node of a cluster. */
+function credentialsOf(target: RedisTarget): NodeOptions {
+  try {
+    const u = new URL(urlOf(target));
+    return {
+      ...(u.username !== "" && { username: decodeURIComponent(u.username) }),
+      ...(u.password !== "" && { password: decodeURIComponent(u.password) }),
+      ...(u.protocol === "rediss:" && { tls: {} }),
+    };
+  } catch {
+    return {};
+  }
 }
 
 function urlOf(target: RedisTarget): string {
