@@ -5,6 +5,7 @@ import {
   createKeys,
   createProducerConnection,
   createWorkerConnection,
+  isCluster,
   type Config,
   type Logger,
 } from "@llmq/shared";
@@ -43,7 +44,7 @@ export function createApiRuntime(config: Config, logger: Logger, options: { defa
     const conn = createWorkerConnection(config.redis, { connectionName: "llmq-api-streams" });
     conn.on("error", throttledWarn(logger, "redis stream reader error"));
     return conn;
-  }, redis, logger);
+  }, redis, logger, !isCluster(redis));
   registerQueueMetrics(metrics.registry, queues);
   const deps: AppDeps = {
     config,

@@ -6,7 +6,9 @@ import type { Logger } from "@llmq/shared";
  * `XREAD BLOCK … STREAMS k1 … kn id1 … idn` loop over the streams clients are reading now, so a thousand open
  * streams cost one connection, not a thousand. Invariants:
  * - a reader registered while the loop is blocked is read at once: the loop is woken with CLIENT UNBLOCK
- *   (sent from the producer connection), never by waiting for the block to time out;
+ *   (sent from the producer connection), never by waiting for the block to time out. On a Redis Cluster
+ *   (`unblock: false`) the client cannot aim CLIENT ID and UNBLOCK at the node serving the streams' slot, so
+ *   the loop blocks for CLUSTER_BLOCK_MS at a time instead: a stream opened meanwhile waits that long at most;
  * - entries reach a reader in stream order, each once, starting after the id it registered with ("0": all);
  * - the connection is opened on the first stream, so an API that never streams holds no extra connection;
  * - a Redis error ends no reader: the loop retries, and each reader resumes after the last id it was given.
@@ -19,6 +21,7 @@ interface Reader {
 }
 
 const BLOCK_MS = 5_000;
+const CLUSTER_BLOCK_MS = 100;
 const COUNT = 512;
 const RETRY_MS = 200;
 
@@ -37,6 +40,8 @@ export class StreamReader {
     /** The producer connection: sends CLIENT UNBLOCK. */
     private readonly control: RedisConnection,
     private readonly logger: Logger,
+    /** False on a Redis Cluster: no CLIENT UNBLOCK, short blocks (see the invariants above). */
+    private readonly unblock = true,
   ) {}
 
   get size(): number {
@@ -79,7 +84,7 @@ export class StreamReader {
       return;
     }
     if (this.wake !== undefined) this.wake();
-    else if (this.blocked && !this.unblockSent && this.connId !== undefined) {
+    else if (this.unblock && this.blocked && !this.unblockSent && this.connId !== undefined) {
       this.unblockSent = true;
       this.control.client("UNBLOCK", this.connId).catch(() => undefined);
     }
@@ -95,12 +100,12 @@ export class StreamReader {
         continue;
       }
       try {
-        this.connId ??= String(await conn.client("ID"));
+        if (this.unblock) this.connId ??= String(await conn.client("ID"));
         const keys = [...this.readers.keys()];
         const ids = keys.map((k) => this.readers.get(k)?.lastId ?? "0");
         this.blocked = true;
         this.unblockSent = false;
-        const reply = (await conn.xread("COUNT", COUNT, "BLOCK", BLOCK_MS, "STREAMS", ...keys, ...ids)) as [string, StreamEntry[]][] | null;
+        const reply = (await conn.xread("COUNT", COUNT, "BLOCK", this.unblock ? BLOCK_MS : CLUSTER_BLOCK_MS, "STREAMS", ...keys, ...ids)) as [string, StreamEntry[]][] | null;
         this.blocked = false;
         for (const [key, entries] of reply ?? []) this.deliver(key, entries);
       } catch (err) {
