@@ -178,7 +178,7 @@ async function drainThrough(steps: FailStep[]): Promise<void> {
     const span = refused.length === 0 ? 0 : Math.max(...refused.map((o) => o.end)) - Math.min(...refused.map((o) => o.at));
     return `${w.what.replace(/:\d+$/, "")}: replica master after ${w.to - w.from} ms; ${refused.length} requests answered 503 over ${span} ms; the drain stood still at most ${longestStall(progress, w.from, w.to)} ms`;
   });
-  console.log(`[failover] ${N} items, ${lines.length} result lines; ${outcomes.length} sync requests, ${accepted.length} accepted, ${unavailable.length} answered 503. ${figures.join(". ")}`);
+  console.log(`[failover] ${N} items, ${lines.length} result lines; ${outcomes.length} requests, ${accepted.length} accepted, ${unavailable.length} answered 503. ${figures.join(". ")}`);
 }
 
 const batchMaster: FailStep["master"] = (h, id, probe) => masterPortOf(probe, h.stack.keys.batch(id));
