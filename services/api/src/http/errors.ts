@@ -50,8 +50,10 @@ export function toAppError(err: unknown, redis: RedisConnection, bodyLimitBytes:
 }
 
 const REDIS_DOWN = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection is closed|Stream isn't writeable|Command timed out|max retries|not connected|Connection timeout/i;
-// A Redis Cluster failing over: the client ran out of redirections or cannot learn the new slot owners yet.
-const CLUSTER_MOVING = /Cluster isn't ready|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available|^(MOVED|ASK) /i;
+// A Redis Cluster failing over: the client ran out of redirections or cannot learn the new slot owners yet, or
+// an auto-pipeline whose every command was redirected could not be re-sent whole (its keys now sit on several
+// masters; none of its commands ran, so nothing was enqueued).
+const CLUSTER_MOVING = /Cluster isn't ready|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available|keys in the pipeline should belong to the same slots|^(MOVED|ASK) /i;
 // A full Redis under `noeviction` (OOM), or one that is loading or read-only (a replica after failover): it
 // answers, but accepts no work. Nothing was enqueued; the client may retry.
 const REDIS_REFUSING = /^(OOM|LOADING|READONLY|MASTERDOWN|BUSY|CLUSTERDOWN|TRYAGAIN)\b/;
