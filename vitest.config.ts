@@ -25,7 +25,7 @@ export default defineConfig({
       },
       {
         // The same suites on a private 3-master Redis Cluster (test/global-setup-cluster.ts): the core routes, the
-        // batches (a 1,000-item one among them) and their retry, the streamed /v1 chat, the worker's jobs and the
+        // batches (a 1,000-item one among them) and their retry, the streamed /v1 chat and /v1 files and batches, the worker's jobs and the
         // capacity buckets, and the cluster's own tests (key spread, failover). Chosen, not everything: the rest
         // does not touch how keys are laid out.
         extends: true,
@@ -36,6 +36,7 @@ export default defineConfig({
             "services/api/test/batches/batches.int.test.ts",
             "services/api/test/batches/batch-retry.int.test.ts",
             "services/api/test/compat/openai-client.int.test.ts",
+            "services/api/test/compat/openai-batches.int.test.ts",
             "services/worker/test/jobs.int.test.ts",
             "services/worker/test/capacity.int.test.ts",
             "shared/test/capacity-scripts.int.test.ts",

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import OpenAI, { toFile } from "openai";
 import { freePort } from "@llmq/shared/testing";
+import { masterNodes } from "@llmq/shared";
 import { eventually, KEYS, startStack, unique, type Stack } from "../helpers.js";
 
 /**
@@ -194,7 +195,9 @@ describe("/v1/batches with the openai client", () => {
   });
 
   it("refuses a file with a bad line, naming the line, and stores nothing", async () => {
-    const batchKeys = async () => (await stack.redis.keys(`${stack.config.redis.prefix}:batch:*`)).length + (await stack.redis.keys(`${stack.config.redis.prefix}:compat-batch*`)).length;
+    // Every master's keys (KEYS sees one node's on the cluster project).
+    const count = async (pattern: string): Promise<number> => (await Promise.all(masterNodes(stack.redis).map((n) => n.keys(pattern)))).flat().length;
+    const batchKeys = async () => (await count(`${stack.config.redis.prefix}:batch:*`)) + (await count(`${stack.config.redis.prefix}:compat-batch*`));
     const before = await batchKeys();
     const file = await upload(alice, jsonl([chatLine("ok", "gpt-4o-mini", "hi"), "{not json", chatLine("x", "gpt-4o-mini", "hi")]));
     const bad = await status(alice, () => alice.batches.create({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "24h" }));

@@ -7,6 +7,8 @@ import type { Keys } from "@llmq/shared";
  * hash at `keys.compatBatch(id)`; and per owner and dialect a sorted set of batch ids by creation time, for the
  * list routes. Both expire after FILE_TTL_S. Invariant: a batch is listed and served under /v1 only in the
  * dialect that created it, and only to its owner; a batch of /api/v1 has no record here and is 404 under /v1.
+ * The record and the index are in different hash slots on a Redis Cluster: the record is written first, then
+ * the index (a listing serves only ids whose record it finds).
  */
 export type CompatDialect = "openai" | "anthropic";
 
@@ -44,9 +46,11 @@ export class CompatBatchStore {
     if (rec.endpoint !== undefined) fields.endpoint = rec.endpoint;
     if (rec.completion_window !== undefined) fields.completion_window = rec.completion_window;
     if (rec.metadata !== undefined) fields.metadata = JSON.stringify(rec.metadata);
-    const replies = await this.redis.multi().hset(key, fields).expire(key, this.ttlS).zadd(index, rec.created_at, id).expire(index, this.ttlS).exec();
+    const replies = await this.redis.multi().hset(key, fields).expire(key, this.ttlS).exec();
     const failed = replies?.find(([err]) => err !== null);
     if (replies === null || failed !== undefined) throw (failed?.[0] as Error | undefined) ?? new Error(`storing the /v1 record of ${id} was aborted`);
+    await this.redis.zadd(index, rec.created_at, id);
+    await this.redis.expire(index, this.ttlS);
   }
 
   /** The record, or undefined when there is none of this owner and dialect. */

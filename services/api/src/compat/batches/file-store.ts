@@ -8,7 +8,9 @@ import type { Keys } from "@llmq/shared";
  * creation time for listing. Invariants:
  * - an upload is appended to a staging key (`filePart(id, "upload")`, expiring within the hour) in chunks as it
  *   arrives, and only becomes a file, meta and content together in one MULTI, once it was read whole and
- *   checked: a refused or broken upload never shows up as a file;
+ *   checked: a refused or broken upload never shows up as a file. A file's keys share its hash slot
+ *   (`{file id}`); the owner's index is a key of its own (another slot on a Redis Cluster), so the file enters
+ *   it just after that MULTI and leaves it just after the file is deleted; a listing drops ids whose file is gone;
  * - a file belongs to the key that uploaded it: another key's id is 404, like an id that never existed;
  * - the size is bounded by FILE_MAX_BYTES (a Redis string holds up to 512 MB; the default is 64 MiB).
  */
@@ -51,11 +53,11 @@ export class FileStore {
       .expire(content, this.ttlS)
       .hset(this.keys.file(meta.id), { owner: meta.owner, bytes: meta.bytes, created_at: meta.created_at, filename: meta.filename, purpose: meta.purpose })
       .expire(this.keys.file(meta.id), this.ttlS)
-      .zadd(index, meta.created_at, meta.id)
-      .expire(index, this.ttlS)
       .exec();
     const failed = replies?.find(([err]) => err !== null);
     if (replies === null || failed !== undefined) throw (failed?.[0] as Error | undefined) ?? new Error(`storing file ${meta.id} was aborted`);
+    await this.redis.zadd(index, meta.created_at, meta.id);
+    await this.redis.expire(index, this.ttlS);
   }
 
   async discard(id: string): Promise<void> {
@@ -106,7 +108,8 @@ export class FileStore {
   /** Deletes the file; false when there was none of this owner's. */
   async delete(id: string, owner: string): Promise<boolean> {
     if ((await this.get(id, owner)) === undefined) return false;
-    await this.redis.multi().del(this.keys.file(id), this.keys.filePart(id, "content")).zrem(this.keys.ownerFiles(owner), id).exec();
+    await this.redis.del(this.keys.file(id), this.keys.filePart(id, "content"));
+    await this.redis.zrem(this.keys.ownerFiles(owner), id);
     return true;
   }
 }
