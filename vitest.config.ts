@@ -24,6 +24,16 @@ export default defineConfig({
         },
       },
       {
+        // `npm run test:unit`: the tests that need nothing (no Redis, no processes). Not part of `npm test`, whose
+        // "single" project already runs them.
+        extends: true,
+        test: {
+          name: "unit",
+          include: ["shared/test/**/*.test.ts", "services/*/test/**/*.test.ts", "load/test/**/*.test.ts", "cli/test/**/*.test.ts", "test/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, "test/cluster/**", "**/*.int.test.ts"],
+        },
+      },
+      {
         // The same suites on a private 3-master Redis Cluster (test/global-setup-cluster.ts): the core routes, the
         // batches (a 1,000-item one among them) and their retry, the streamed /v1 chat and /v1 files and batches, the worker's jobs and the
         // capacity buckets, and the cluster's own tests (key spread, failover). Chosen, not everything: the rest
