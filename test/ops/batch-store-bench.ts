@@ -10,10 +10,10 @@ import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { Redis } from "ioredis";
 import { BatchStore } from "@llmq/api";
-import { PROVIDERS, activeBatchesKey, batchKeySet, batchWakeChannel, createKeys, encodeBatchEntry, jobTypeChar, runningBatchesKey, type JobPayload, type ProviderName } from "@llmq/shared";
+import { PROVIDERS, rawEnv, activeBatchesKey, batchKeySet, batchWakeChannel, createKeys, encodeBatchEntry, jobTypeChar, runningBatchesKey, type JobPayload, type ProviderName } from "@llmq/shared";
 
-const ITEMS = Number(process.env.BENCH_ITEMS ?? 50_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ITEMS = Number(rawEnv("BENCH_ITEMS") ?? 50_000);
+const ROUNDS = Number(rawEnv("BENCH_ROUNDS") ?? 3);
 const SCHEMA = { type: "object", properties: { name: { type: "string", description: "the user's full name" }, age: { type: "integer", minimum: 0 }, email: { type: "string" }, tags: { type: "array", items: { type: "string" } } }, required: ["name", "age"] };
 
 async function freePort(): Promise<number> {
