@@ -1,6 +1,6 @@
-import { AppError, hashJson, type ChatTurn, type SchemaIssue, type Usage } from "@llmq/shared";
+import { AppError, hashJson, type ChatResultFields, type ChatTurn, type SchemaIssue, type Usage } from "@llmq/shared";
 import { fitContext } from "../context/fit-context.js";
-import type { OutputMode, ProviderRequest, ProviderResponse } from "../providers/types.js";
+import type { ProviderRequest, ProviderResponse } from "../providers/types.js";
 import { joinSystem, repairTurns } from "../structured/prompts.js";
 import { planStructured, type StructuredPlan } from "../structured/structured-plan.js";
 import { addUsage, callProvider, maxTokensFor, ZERO_USAGE } from "./call-provider.js";
@@ -81,10 +81,12 @@ function planFor(ctx: ProcessorContext<"chat">, schema: Record<string, unknown> 
   return ctx.plans.get(ctx.model.structured, schema, hash);
 }
 
-function fieldsOf(res: ProviderResponse, output: unknown): { output: unknown; message: { role: "assistant"; content: string | null; tool_calls?: ProviderResponse["toolCalls"] & {} } } {
+/** The result's fields: a tool-calling answer without text has `content: null` (and `output: null`), as both APIs show it. */
+function fieldsOf(res: ProviderResponse, output: unknown): ChatResultFields {
   const content = typeof output === "string" ? output : JSON.stringify(output);
-  const message = { role: "assistant" as const, content: content === "" && res.toolCalls !== undefined ? null : content };
-  return { output: res.toolCalls !== undefined && output === "" ? null : output, message: res.toolCalls === undefined ? message : { ...message, tool_calls: res.toolCalls } };
+  if (res.toolCalls === undefined) return { output, message: { role: "assistant", content } };
+  const text = content === "" ? null : content;
+  return { output: output === "" ? null : output, message: { role: "assistant", content: text, tool_calls: res.toolCalls } };
 }
 
 /** Tool turns count like the text they carry. */
@@ -101,4 +103,3 @@ function mismatch(errors: SchemaIssue[], res: ProviderResponse, repairs: number)
   });
 }
 
-export type { OutputMode };
