@@ -7,7 +7,7 @@
  * Streaming: a `stream: true` job writes its pieces to a Redis Stream (`Keys.stream(jobId)`) as the provider
  * sends them; the API relays them. The job's final record stays the one truth for how the answer ended.
  */
-import type { JobEnvelope } from "./job-catalog.js";
+import type { ChatMessage, JobEnvelope } from "./job-catalog.js";
 
 export interface ToolCall {
   id: string;
@@ -89,3 +89,11 @@ export function decodeStreamDelta(fields: readonly string[]): { attempt: number;
 
 /** How long a streamed job's pieces stay readable (a reconnecting client resumes within this). */
 export const STREAM_TTL_S = 3600;
+
+/** Turns as the token estimate counts them: a tool turn as a user turn, tool calls as the JSON they carry. */
+export function turnsAsMessages(turns: readonly ChatTurn[]): ChatMessage[] {
+  return turns.map((t) => ({
+    role: t.role === "tool" ? "user" : t.role,
+    content: t.tool_calls === undefined ? t.content : `${t.content}${JSON.stringify(t.tool_calls)}`,
+  }));
+}

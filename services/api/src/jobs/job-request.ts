@@ -6,6 +6,7 @@ import {
   compileRequestValidator,
   hashJson,
   tokensWithin,
+  turnsAsMessages,
   type ChatMessage,
   type Config,
   type JobPayload,
@@ -14,6 +15,7 @@ import {
   type ModelInfo,
   type AnthropicMessagesBody,
   type ChatPayload,
+  type JobEnvelope,
   type ModelRegistry,
   type OpenAIChatBody,
   type RequestValidator,
@@ -74,15 +76,7 @@ export class JobRequestPlanner {
     if (messages.length > this.config.api.maxMessages) {
       throw fieldError("/messages", `has ${messages.length} messages; the limit is ${this.config.api.maxMessages}`);
     }
-    const envelope = {
-      model: model.id,
-      provider: model.provider,
-      owner: ctx.owner,
-      request_id: ctx.requestId,
-      created_at: ctx.now,
-      ...(body.max_tokens !== undefined && { max_tokens: body.max_tokens }),
-      ...(body.temperature !== undefined && { temperature: body.temperature }),
-    };
+    const envelope = envelopeOf(model, ctx, body.max_tokens, body.temperature);
 
     let payload: Exclude<JobPayload, ChatPayload>;
     if (type === "structured") {
@@ -115,14 +109,8 @@ export class JobRequestPlanner {
     }
     const payload: ChatPayload = {
       type: "chat",
-      model: model.id,
-      provider: model.provider,
-      owner: ctx.owner,
-      request_id: ctx.requestId,
-      created_at: ctx.now,
+      ...envelopeOf(model, ctx, parts.maxTokens, parts.temperature),
       messages: parts.messages,
-      ...(parts.maxTokens !== undefined && { max_tokens: parts.maxTokens }),
-      ...(parts.temperature !== undefined && { temperature: parts.temperature }),
       ...(parts.topP !== undefined && { top_p: parts.topP }),
       ...(parts.stop !== undefined && { stop: parts.stop }),
       ...(parts.tools !== undefined && { tools: parts.tools }),
@@ -135,11 +123,7 @@ export class JobRequestPlanner {
       const { schema, hash } = this.guard.check(f.schema);
       payload.format = { type: "json_schema", name: f.name, schema, strict: f.strict, schema_hash: hash };
     }
-    const counted: ChatMessage[] = parts.messages.map((m) => ({
-      role: m.role === "tool" ? "user" : m.role,
-      content: m.tool_calls === undefined ? m.content : `${m.content}${JSON.stringify(m.tool_calls)}`,
-    }));
-    this.checkTokens(counted, model, payload.max_tokens);
+    this.checkTokens(turnsAsMessages(parts.messages), model, payload.max_tokens);
     return { type: "chat", model, payload, parts };
   }
 
@@ -189,6 +173,19 @@ export class JobRequestPlanner {
       });
     }
   }
+}
+
+/** The fields every payload carries (JobEnvelope), set by the API. */
+function envelopeOf(model: ModelInfo, ctx: RequestContext, maxTokens: number | undefined, temperature: number | undefined): JobEnvelope {
+  return {
+    model: model.id,
+    provider: model.provider,
+    owner: ctx.owner,
+    request_id: ctx.requestId,
+    created_at: ctx.now,
+    ...(maxTokens !== undefined && { max_tokens: maxTokens }),
+    ...(temperature !== undefined && { temperature }),
+  };
 }
 
 function fieldError(path: string, message: string): AppError {

@@ -1,10 +1,10 @@
-import { AppError, hashJson, type ChatResultFields, type ChatTurn, type SchemaIssue, type Usage } from "@llmq/shared";
+import { hashJson, turnsAsMessages, type ChatResultFields, type ChatTurn, type Usage } from "@llmq/shared";
 import { fitContext } from "../context/fit-context.js";
 import type { ProviderRequest, ProviderResponse } from "../providers/types.js";
 import { joinSystem, repairTurns } from "../structured/prompts.js";
 import { planStructured, type StructuredPlan } from "../structured/structured-plan.js";
 import { addUsage, callProvider, maxTokensFor, ZERO_USAGE } from "./call-provider.js";
-import { DEFAULT_STRUCTURED_MAX_TOKENS, checkOutput } from "./structured.js";
+import { DEFAULT_STRUCTURED_MAX_TOKENS, checkOutput, schemaMismatch } from "./structured.js";
 import type { Processor, ProcessorContext } from "./types.js";
 import { DEFAULT_TEXT_MAX_TOKENS } from "./unstructured.js";
 
@@ -33,7 +33,7 @@ export const processChat: Processor<"chat"> = async (ctx) => {
   validateMs += performance.now() - t0;
 
   const system = plan?.instructions;
-  fitContext(countable(payload.messages), { contextWindow: model.context_window, maxTokens, tokenizer: model.tokenizer, system, truncate: false });
+  fitContext(turnsAsMessages(payload.messages), { contextWindow: model.context_window, maxTokens, tokenizer: model.tokenizer, system, truncate: false });
   const messages: ChatTurn[] = [...payload.messages];
   const base: Omit<ProviderRequest, "messages"> = {
     model: model.upstream,
@@ -65,7 +65,7 @@ export const processChat: Processor<"chat"> = async (ctx) => {
     }
     if (repairs >= ctx.config.jobs.structuredMaxRepairs) {
       ctx.metrics.repairs({ provider: ctx.adapter.name, model: model.id, count: repairs });
-      throw mismatch(checked.errors, res, repairs);
+      throw schemaMismatch(checked.errors, res, repairs);
     }
     messages.push(...repairTurns(res.content, checked.errors, plan.output));
   }
@@ -89,17 +89,4 @@ function fieldsOf(res: ProviderResponse, output: unknown): ChatResultFields {
   return { output: output === "" ? null : output, message: { role: "assistant", content: text, tool_calls: res.toolCalls } };
 }
 
-/** Tool turns count like the text they carry. */
-function countable(turns: ChatTurn[]): { role: "system" | "user" | "assistant"; content: string }[] {
-  return turns.map((t) => ({
-    role: t.role === "tool" ? "user" : t.role,
-    content: t.tool_calls === undefined ? t.content : `${t.content}${JSON.stringify(t.tool_calls)}`,
-  }));
-}
-
-function mismatch(errors: SchemaIssue[], res: ProviderResponse, repairs: number): AppError {
-  return new AppError("OUTPUT_SCHEMA_MISMATCH", `the model's output did not match the schema after ${repairs} repair attempt${repairs === 1 ? "" : "s"}`, {
-    details: { errors, raw_output: res.content, repairs, finish_reason: res.finishReason },
-  });
-}
 

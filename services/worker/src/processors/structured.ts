@@ -1,5 +1,6 @@
 import { AppError, type ChatMessage, type SchemaIssue, type Usage } from "@llmq/shared";
 import { fitContext } from "../context/fit-context.js";
+import type { ProviderResponse } from "../providers/types.js";
 import { fromObjectRoot } from "../structured/object-root.js";
 import { parseJsonOutput } from "../structured/parse-output.js";
 import { joinSystem, repairTurns } from "../structured/prompts.js";
@@ -56,9 +57,7 @@ export const processStructured: Processor<"structured"> = async (ctx) => {
     }
     if (repairs >= maxRepairs) {
       ctx.metrics.repairs({ provider: ctx.adapter.name, model: model.id, count: repairs });
-      throw new AppError("OUTPUT_SCHEMA_MISMATCH", `the model's output did not match the schema after ${repairs} repair attempt${repairs === 1 ? "" : "s"}`, {
-        details: { errors: checked.errors, raw_output: res.content, repairs, finish_reason: res.finishReason },
-      });
+      throw schemaMismatch(checked.errors, res, repairs);
     }
     messages.push(...repairTurns(res.content, checked.errors, plan.output));
   }
@@ -73,4 +72,11 @@ export function checkOutput(raw: string, plan: StructuredPlan, schema: Processor
   if (plan.strict && raw.includes("null")) value = stripIntroducedNulls(value, schema);
   const errors = validate(value);
   return errors.length === 0 ? { ok: true, value } : { ok: false, errors };
+}
+
+/** The final failure of an answer that stayed invalid through every repair turn. */
+export function schemaMismatch(errors: SchemaIssue[], res: ProviderResponse, repairs: number): AppError {
+  return new AppError("OUTPUT_SCHEMA_MISMATCH", `the model's output did not match the schema after ${repairs} repair attempt${repairs === 1 ? "" : "s"}`, {
+    details: { errors, raw_output: res.content, repairs, finish_reason: res.finishReason },
+  });
 }
