@@ -40,7 +40,11 @@ export function createJobProcessor(deps: RunnerDeps): (job: LlmqJob, token?: str
     if (run.payload.batch_id !== undefined) {
       const gate = await startBatchItem(deps.redis, deps.keys, run.id, run.payload, deps.config.jobs.resultTtlS);
       if (gate !== "run") return batchItemSkipped(run, gate);
-    } else {
+    } else if (run.payload.cancelled_at !== undefined) {
+      return cancelledBeforeStart(run);
+    } else if (run.job.attemptsStarted > 1) {
+      // Only a job started before can have a record of its own making (a run that crashed after storing it);
+      // a first start learns of a cancellation from the mark in its payload, without a round trip.
       const existing = await deps.redis.get(deps.keys.result(run.id));
       if (existing !== null) return alreadyFinished(run, existing);
     }
@@ -170,6 +174,17 @@ function alreadyFinished(run: JobRun, json: string): JobReturn {
   }
   report(run, stored.status === "cancelled" ? "cancelled" : "completed", `job already ${stored.status}; not run again`, { skipped: true });
   return { stored: true, skipped: stored.status };
+}
+
+/**
+ * A job the API marked cancelled before any worker took it. The API stores the record right after the mark;
+ * writing it here too (NX, so the API's stays) keeps the promise of one final record if the API died between.
+ */
+async function cancelledBeforeStart(run: JobRun): Promise<JobReturn> {
+  const { started_at: _never, ...record } = finalRecord(run, "cancelled", {});
+  await finalize(run.deps.redis, run.deps.keys, { ...record, attempts: 0, finished_at: run.payload.cancelled_at ?? record.finished_at }, finalizeOptions(run, undefined));
+  report(run, "cancelled", "job cancelled before it started; not run", { skipped: true });
+  return { stored: true, skipped: "cancelled" };
 }
 
 /** A batch item that must not run: cancelled with its batch, already finished, or its batch is gone. */

@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
-import { capacityKey, DEFAULT_MODELS, duplicateConnection, ModelRegistry, parseDoneMessage, type ConversationResult, type FinalJobRecord } from "@llmq/shared";
+import { capacityKey, DEFAULT_MODELS, QUEUE_NAMES, duplicateConnection, ModelRegistry, parseDoneMessage, type ConversationResult, type FinalJobRecord } from "@llmq/shared";
 import { finalize } from "../src/finalize.js";
 import { chatCalls, startHarness, unique, waitForState, type Harness } from "./helpers.js";
 
@@ -75,16 +75,46 @@ describe("results, cache and the done channel", () => {
     expect(await h.redis.exists(h.keys.jobState(id))).toBe(0);
   });
 
-  it("a job the API cancelled before it started is skipped without a provider call", async () => {
+  it("a job the API marked cancelled before it started is skipped without a provider call, keeping the API's record", async () => {
     h = await startHarness("cancel", { start: false });
     const id = "cancelled-job-1";
-    const cancelled: FinalJobRecord = { id, type: "unstructured", owner: "test-owner", status: "cancelled", attempts: 0, created_at: Date.now(), finished_at: Date.now() };
-    await h.redis.set(h.keys.result(id), JSON.stringify(cancelled), "EX", 60);
+    const cancelledAt = Date.now() - 1000;
+    const cancelled: FinalJobRecord = { id, type: "unstructured", owner: "test-owner", status: "cancelled", attempts: 0, created_at: cancelledAt, finished_at: cancelledAt };
     await h.enqueue({ type: "unstructured", model: "claude-2", prompt: "Say hello" }, { jobId: id });
+    // What DELETE /jobs/{id} does: the mark on the queued job, then the record.
+    const job = await h.queue("anthropic").getJob(id);
+    await job?.updateData({ ...job.data, cancelled_at: cancelledAt });
+    await h.redis.set(h.keys.result(id), JSON.stringify({ ...cancelled, request: "the API's" }), "EX", 60);
     await h.service.start();
     expect(await waitForState(h.queue("anthropic"), id, "completed")).toBe("completed");
     expect((await h.queue("anthropic").getJob(id))?.returnvalue).toEqual({ stored: true, skipped: "cancelled" });
-    expect(JSON.parse((await h.redis.get(h.keys.result(id))) ?? "{}")).toMatchObject({ status: "cancelled" });
+    expect(JSON.parse((await h.redis.get(h.keys.result(id))) ?? "{}")).toMatchObject({ status: "cancelled", request: "the API's" });
+    expect(chatCalls(await h.stats())).toBe(0);
+  });
+
+  it("a marked job whose API died before storing the record gets its cancelled record from the worker", async () => {
+    h = await startHarness("cancelmark", { start: false });
+    const id = await h.enqueue({ type: "unstructured", model: "gpt-4", prompt: "Say hello" });
+    const job = await h.queue("openai").getJob(id);
+    const cancelledAt = Date.now() - 500;
+    await job?.updateData({ ...job.data, cancelled_at: cancelledAt });
+    await h.service.start();
+    const record = await h.waitForRecord(id);
+    expect(record).toMatchObject({ id, status: "cancelled", attempts: 0, finished_at: cancelledAt, owner: "test-owner" });
+    expect(record.started_at).toBeUndefined();
+    expect(chatCalls(await h.stats())).toBe(0);
+  });
+
+  it("a job started before whose record exists (its run crashed after storing it) is not sent to the provider again", async () => {
+    h = await startHarness("rerun", { start: false });
+    const id = await h.enqueue({ type: "unstructured", model: "gpt-4", prompt: "Say hello" });
+    const stored: FinalJobRecord = { id, type: "unstructured", owner: "test-owner", status: "completed", attempts: 1, created_at: Date.now(), finished_at: Date.now() };
+    await h.redis.set(h.keys.result(id), JSON.stringify(stored), "EX", 60);
+    // One start already counted, as BullMQ counts it when a stalled job is taken again.
+    await h.redis.hincrby(`${h.keys.queuePrefix("openai")}:${QUEUE_NAMES.openai}:${id}`, "ats", 1);
+    await h.service.start();
+    expect(await waitForState(h.queue("openai"), id, "completed")).toBe("completed");
+    expect((await h.queue("openai").getJob(id))?.returnvalue).toEqual({ stored: true, skipped: "completed" });
     expect(chatCalls(await h.stats())).toBe(0);
   });
 });

@@ -33,6 +33,12 @@ export interface JobEnvelope {
   custom_id?: string;
   /** A batch item's retry round (absent: its first run); part of its BullMQ job id. */
   batch_round?: number;
+  /**
+   * Set by DELETE /jobs/{id} (epoch ms) on the queued job before it stores the cancelled record: a worker that
+   * takes the job afterwards reads it in the job it was handed and never calls the provider. This is how a
+   * job's first start learns of a cancellation without a Redis round trip of its own.
+   */
+  cancelled_at?: number;
 }
 
 export interface UnstructuredPayload extends JobEnvelope {

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { RedisConnection } from "@llmq/shared";
-import { AppError, PROVIDERS, hashJson, sha256Hex, type Config, type FinalJobRecord, type JobType } from "@llmq/shared";
+import { AppError, PROVIDERS, hashJson, sha256Hex, type Config, type FinalJobRecord, type JobPayload, type JobType } from "@llmq/shared";
+import type { Job } from "bullmq";
 import { queueUnavailable } from "../http/errors.js";
 import type { ApiMetrics } from "../metrics/api-metrics.js";
 import type { JobQueue, JobQueues } from "./job-queues.js";
@@ -141,6 +142,13 @@ export class JobService {
     }
     if (found.view.status !== "queued") throw notCancellable(id, found.view.status);
     const job = found.job;
+    // The mark first, then the record: a worker taking the job from here on finds the mark in the job it is
+    // handed (its first start reads nothing else), and a later start finds the record too.
+    const cancelledAt = Date.now();
+    const marked = await (job as Job<JobPayload>).updateData({ ...job.data, cancelled_at: cancelledAt }).then(
+      () => true,
+      () => false,
+    );
     const record: FinalJobRecord = {
       id,
       type: found.view.type,
@@ -148,17 +156,18 @@ export class JobService {
       status: "cancelled",
       attempts: found.view.attempts,
       created_at: found.view.created_at,
-      finished_at: Date.now(),
+      finished_at: cancelledAt,
       ...(job.data.batch_id !== undefined && { batch_id: job.data.batch_id }),
       ...(job.data.custom_id !== undefined && { custom_id: job.data.custom_id }),
     };
-    if (!(await this.store.writeCancelled(record, this.config.jobs.resultTtlS))) {
+    // No mark: the job left BullMQ meanwhile (finished and removed); the record written NX says how it ended.
+    if (!marked || !(await this.store.writeCancelled(record, this.config.jobs.resultTtlS))) {
       const final = await this.store.record(id);
       if (final?.status === "cancelled") return viewFromRecord(final);
       throw notCancellable(id, final?.status ?? "active");
     }
-    // A worker that took the job meanwhile holds its lock: remove() fails, and the worker skips it because
-    // the record says cancelled.
+    // A worker that took the job before the mark holds its lock: remove() fails and that run goes on, but its
+    // final write (NX) loses to the cancelled record.
     await job.remove().catch(() => undefined);
     return viewFromRecord(record);
   }
