@@ -98,7 +98,7 @@ function inFlightRows(f: InFlightFigures | { unavailable: string }): TableRow[] 
     ...EMPTY,
     scenario: label,
     conns: String(f.connections),
-    "req/s": fmt(c.result.rps, 0),
+    "req/s": fmt(c.rps, 0),
     "p50 ms": fmt(c.result.p50_ms, 2),
     "p99 ms": fmt(c.result.p99_ms, 2),
     "× simulator": ratio,

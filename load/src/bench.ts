@@ -265,7 +265,7 @@ async function main(): Promise<void> {
       try {
         // A stack of its own (2 s provider latency), so the first stack's processes sit idle meanwhile.
         inFlight = await measureInFlight({ redisUrl, generator, connections: inFlightConnections, durationS: Math.max(durationS, 10), redisPid: pids.redis });
-        process.stderr.write(`  in flight @${inFlight.connections}: provider ${inFlight.provider.result.rps.toFixed(0)} req/s, llmq ${inFlight.llmq.result.rps.toFixed(0)} req/s\n`);
+        process.stderr.write(`  in flight @${inFlight.connections}: provider ${inFlight.provider.rps.toFixed(0)} req/s, llmq ${inFlight.llmq.rps.toFixed(0)} req/s (after ${inFlight.warmup_s} s of warm-up)\n`);
       } catch (err) {
         inFlight = { unavailable: `failed (${err instanceof Error ? err.message.split("\n")[0] : String(err)})` };
       }
@@ -297,8 +297,9 @@ async function main(): Promise<void> {
   }
   if (report.in_flight !== undefined && !("unavailable" in report.in_flight)) {
     console.log(`In-flight rows: ${report.in_flight.connections} connections held open against a private llmq and simulator with a`);
-    console.log(`${report.in_flight.latency_ms} ms provider latency and worker concurrency ${report.in_flight.connections}, ${report.in_flight.duration_s} s each; × simulator = llmq's req/s over`);
-    console.log("the bare simulator's at the same connections and latency (the provider's own rate); peak RSS sampled every 0.25 s.");
+    console.log(`${report.in_flight.latency_ms} ms provider latency and worker concurrency ${report.in_flight.connections}: ${report.in_flight.warmup_s} s of warm-up, then ${report.in_flight.duration_s} s measured; req/s and`);
+    console.log("cpu ms/req = after the warm-up, p50/p99 = the whole cell; × simulator = llmq's req/s over the bare simulator's at the");
+    console.log("same connections and latency (the provider's own rate); peak RSS sampled every 0.25 s over the whole cell.");
   }
 
   const dir = join(REPO_ROOT, "load", "results");

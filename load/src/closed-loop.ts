@@ -14,6 +14,8 @@ export interface ClosedLoopRun {
   headers: Record<string, string>;
   /** Called once per request: lets every request differ (a new schema each time). */
   next: () => LoopRequest;
+  /** Also report the answers per second from this many seconds in (steady_rps). */
+  steadyAfterS?: number;
 }
 
 /**
@@ -25,6 +27,8 @@ export async function runClosedLoop(run: ClosedLoopRun): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: run.connections });
   const url = new URL(run.origin);
   const latencies: number[] = [];
+  /** When each answer ended (ms since the start), for steady_rps. */
+  const endedAt: number[] = [];
   const statuses: Record<string, number> = {};
   let socketErrors = 0;
   const started = performance.now();
@@ -45,7 +49,9 @@ export async function runClosedLoop(run: ClosedLoopRun): Promise<LoadResult> {
         (res) => {
           res.resume();
           res.once("end", () => {
-            latencies.push(performance.now() - t0);
+            const now = performance.now();
+            latencies.push(now - t0);
+            if (run.steadyAfterS !== undefined) endedAt.push(now - started);
             const key = String(res.statusCode ?? 0);
             statuses[key] = (statuses[key] ?? 0) + 1;
             resolve();
@@ -86,5 +92,13 @@ export async function runClosedLoop(run: ClosedLoopRun): Promise<LoadResult> {
     socket_errors: socketErrors,
     errors: non2xx + socketErrors,
     statuses,
+    ...(run.steadyAfterS !== undefined && steadyRate(endedAt, run.steadyAfterS * 1000, durationS * 1000)),
   };
+}
+
+function steadyRate(endedAtMs: readonly number[], fromMs: number, toMs: number): Pick<LoadResult, "steady_rps" | "steady_s"> {
+  const spanS = (toMs - fromMs) / 1000;
+  if (spanS <= 0) return { steady_rps: 0, steady_s: 0 };
+  const n = endedAtMs.filter((t) => t >= fromMs).length;
+  return { steady_rps: n / spanS, steady_s: Math.round(spanS) };
 }

@@ -17,6 +17,13 @@ export interface LoadResult {
   socket_errors: number;
   errors: number;
   statuses: Record<string, number>;
+  /**
+   * When a warm-up was asked for (steadyAfterS): answers per second after it, to the end of the run, and the
+   * seconds that covers. Many connections against a slow provider take a while to fill the pipeline, and a
+   * whole-run rate would count that filling against whatever is slowest to fill.
+   */
+  steady_rps?: number;
+  steady_s?: number;
 }
 
 /** The value at percentile p (0-100) of ascending-sorted values, nearest rank. */

@@ -19,6 +19,8 @@ export interface WrkRun {
   cwd: string;
   /** wrk's per-request timeout (its default, 2 s, would count every answer of a 2 s provider as a timeout). */
   timeoutS?: number;
+  /** Also report the answers per second from this many seconds in (steady_rps; report.lua's WRK_STEADY_AFTER_S). */
+  steadyAfterS?: number;
 }
 
 /**
@@ -31,7 +33,7 @@ export async function runWrk(run: WrkRun): Promise<LoadResult> {
   if (run.timeoutS !== undefined) args.push("--timeout", `${run.timeoutS}s`);
   for (const [name, value] of Object.entries(run.headers)) args.push("-H", `${name}: ${value}`);
   args.push(run.url);
-  const child = spawn("wrk", args, { cwd: run.cwd, env: { ...processEnv(), ...run.env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn("wrk", args, { cwd: run.cwd, env: { ...processEnv(), ...run.env, ...(run.steadyAfterS !== undefined && { WRK_STEADY_AFTER_S: String(run.steadyAfterS) }) }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout.setEncoding("utf8").on("data", (s: string) => (out += s));
   child.stderr.setEncoding("utf8").on("data", (s: string) => (out += s));
