@@ -50,6 +50,7 @@ export default defineConfig({
             "services/worker/test/jobs.int.test.ts",
             "services/worker/test/capacity.int.test.ts",
             "shared/test/capacity-scripts.int.test.ts",
+            "shared/test/coalesce-writes.int.test.ts",
             "test/cluster/**/*.int.test.ts",
           ],
           globalSetup: ["./test/global-setup-cluster.ts"],

@@ -3,6 +3,7 @@ import {
   SchemaGuard,
   closeQuietly,
   createKeys,
+  coalesceWrites,
   createProducerConnection,
   createWorkerConnection,
   isCluster,
@@ -36,6 +37,8 @@ export function createApiRuntime(config: Config, logger: Logger, options: { defa
   const redis = createProducerConnection(config.redis, { connectionName: "llmq-api", enableAutoPipelining: true });
   const subscriber = createWorkerConnection(config.redis, { connectionName: "llmq-api-results", autoResubscribe: false });
   redis.on("error", throttledWarn(logger, "redis connection error"));
+  // Requests arriving in the same event-loop turn send their commands in one write (coalesce-writes.ts).
+  coalesceWrites(redis);
   subscriber.on("error", throttledWarn(logger, "redis subscriber error"));
   const metrics = createApiMetrics(options);
   const waiter = new ResultWaiter(subscriber, redis, createKeys(config.redis.prefix), logger, (n) => metrics.syncWaiters.set(n));

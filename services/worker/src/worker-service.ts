@@ -3,6 +3,7 @@ import { Worker } from "bullmq";
 import type { RedisConnection } from "@llmq/shared";
 import {
   closeQuietly,
+  coalesceWrites,
   createKeys,
   createWorkerConnection,
   ModelRegistry,
@@ -97,6 +98,9 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
   // finishing together in one socket write.
   const commands: RedisConnection = createWorkerConnection(config.redis, { enableAutoPipelining: true });
   commands.on("error", (err: Error) => logger.warn({ err: err.message }, "redis connection error"));
+  // Jobs finishing in the same event-loop turn send their BullMQ and llmq commands in one write (coalesce-writes.ts).
+  coalesceWrites(redis);
+  coalesceWrites(commands);
 
   let started: Promise<void> | undefined;
   let closing: Promise<CloseReport> | undefined;

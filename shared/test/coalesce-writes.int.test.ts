@@ -1,0 +1,99 @@
+import type { Socket } from "node:net";
+import { Redis } from "ioredis";
+import { afterEach, describe, expect, it } from "vitest";
+import { inject } from "vitest";
+import { coalesceWrites, createWorkerConnection, type RedisConnection } from "../src/redis/index.js";
+import { deletePrefix, testPrefix } from "../src/testing/index.js";
+import { testRedisTarget } from "../../test/redis-target.js";
+
+/**
+ * coalesceWrites against a real Redis: commands sent from separate callbacks of one event-loop turn leave in
+ * one socket write, their replies come back right and in order, and a reconnected socket is coalesced too.
+ */
+let conn: RedisConnection | undefined;
+afterEach(async () => {
+  if (conn !== undefined) await conn.quit().catch(() => conn?.disconnect());
+  conn = undefined;
+});
+
+/** Counts the writes that reach a single connection's socket (_write or _writev calls), from now on. */
+function countSocketWrites(redis: Redis): { writes: () => number } {
+  const socket = (redis as unknown as { stream: Socket & { _write: (...a: unknown[]) => void; _writev: (...a: unknown[]) => void } }).stream;
+  let writes = 0;
+  const w = socket._write.bind(socket);
+  const wv = socket._writev.bind(socket);
+  socket._write = (...a: unknown[]) => {
+    writes++;
+    w(...a);
+  };
+  socket._writev = (...a: unknown[]) => {
+    writes++;
+    wv(...a);
+  };
+  return { writes: () => writes };
+}
+
+/** Five SETs and GETs, each from its own timer callback; all the timers fire in the same turn. */
+async function fromFiveCallbacks(redis: RedisConnection, prefix: string): Promise<string[]> {
+  const replies: Promise<string | null>[] = [];
+  await new Promise<void>((resolve) => {
+    let fired = 0;
+    for (let i = 0; i < 5; i++) {
+      setTimeout(() => {
+        void redis.set(`${prefix}:k${i}`, `v${i}`);
+        replies.push(redis.get(`${prefix}:k${i}`));
+        if (++fired === 5) resolve();
+      }, 0);
+    }
+  });
+  return (await Promise.all(replies)) as string[];
+}
+
+describe("coalesceWrites", () => {
+  it("sends the commands of one event-loop turn in one socket write, replies in order", async () => {
+    if (inject("redisClusterNodes") !== "") return; // a single connection's socket is what is counted here
+    const prefix = testPrefix("coalesce");
+    const plain = createWorkerConnection(testRedisTarget()) as Redis;
+    const coalesced = createWorkerConnection(testRedisTarget()) as Redis;
+    conn = coalesced;
+    try {
+      await Promise.all([plain.ping(), coalesced.ping()]);
+      coalesceWrites(coalesced);
+      const p = countSocketWrites(plain);
+      const c = countSocketWrites(coalesced);
+      expect(await fromFiveCallbacks(plain, `${prefix}:p`)).toEqual(["v0", "v1", "v2", "v3", "v4"]);
+      expect(await fromFiveCallbacks(coalesced, `${prefix}:c`)).toEqual(["v0", "v1", "v2", "v3", "v4"]);
+      // Without it, each callback's commands are a write of their own.
+      expect(p.writes()).toBeGreaterThanOrEqual(5);
+      expect(c.writes()).toBe(1);
+    } finally {
+      await deletePrefix(coalesced, prefix);
+      plain.disconnect();
+    }
+  });
+
+  it("coalesces the new socket after a reconnect", async () => {
+    if (inject("redisClusterNodes") !== "") return;
+    const prefix = testPrefix("coalesce-re");
+    const redis = createWorkerConnection(testRedisTarget()) as Redis;
+    conn = redis;
+    await redis.ping();
+    coalesceWrites(redis);
+    const reconnected = new Promise((resolve) => redis.once("ready", resolve));
+    redis.disconnect(true);
+    await reconnected;
+    const c = countSocketWrites(redis);
+    expect(await fromFiveCallbacks(redis, prefix)).toEqual(["v0", "v1", "v2", "v3", "v4"]);
+    expect(c.writes()).toBe(1);
+    await deletePrefix(redis, prefix);
+  });
+
+  it("works on every node of a cluster (replies right and in order)", async () => {
+    const prefix = testPrefix("coalesce-any");
+    conn = createWorkerConnection(testRedisTarget());
+    coalesceWrites(conn);
+    await conn.ping();
+    for (let round = 0; round < 3; round++) expect(await fromFiveCallbacks(conn, `${prefix}:{r${round}}`)).toEqual(["v0", "v1", "v2", "v3", "v4"]);
+    await deletePrefix(conn, prefix);
+  });
+});
