@@ -1,7 +1,9 @@
+import { getEventListeners } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTransport } from "../src/index.js";
+import { JOB_SIGNAL, jobSignalOptions } from "../src/providers/transport.js";
 
 /** The thin fetch keeps the parts of fetch's contract the SDKs rely on. */
 let server: Server;
@@ -14,7 +16,8 @@ beforeAll(async () => {
     req.on("data", (c: Buffer) => (body += c.toString()));
     req.on("end", () => {
       if (req.url === "/json") {
-        res.writeHead(201, { "content-type": "application/json", "x-request-id": "r1" });
+        res.setHeader("set-cookie", ["a=1", "b=2"]);
+        res.writeHead(201, { "content-type": "application/json", "X-Request-Id": "r1" });
         res.end(JSON.stringify({ method: req.method, body, auth: req.headers.authorization ?? null }));
       } else if (req.url === "/sse") {
         res.writeHead(200, { "content-type": "text/event-stream" });
@@ -38,12 +41,21 @@ afterAll(async () => {
 });
 
 describe("the undici transport", () => {
-  it("sends method, headers and body and resolves to a real Response", async () => {
+  it("sends method, headers and body and resolves to what the SDKs read of a Response", async () => {
     const res = await transport.fetch(`${base}/json`, { method: "post", headers: new Headers({ Authorization: "Bearer k" }), body: '{"x":1}' });
-    expect(res).toBeInstanceOf(Response);
     expect(res.status).toBe(201);
     expect(res.ok).toBe(true);
-    expect(res.headers.get("x-request-id")).toBe("r1");
+    expect(res.url).toBe(`${base}/json`);
+    expect(res.headers.get("X-Request-ID")).toBe("r1");
+    expect(res.headers.has("content-type")).toBe(true);
+    expect(res.headers.get("missing")).toBeNull();
+    expect(res.headers.get("set-cookie")).toBe("a=1, b=2");
+    expect(Object.fromEntries(res.headers.entries())).toMatchObject({ "x-request-id": "r1", "content-type": "application/json" });
+    const seen: string[] = [];
+    res.headers.forEach((_v, name) => seen.push(name));
+    expect(seen).toContain("x-request-id");
+    expect(res.body).toBeNull();
+    expect(await res.clone().text()).toBe(JSON.stringify({ method: "POST", body: '{"x":1}', auth: "Bearer k" }));
     expect(await res.json()).toEqual({ method: "POST", body: '{"x":1}', auth: "Bearer k" });
   });
 
@@ -67,6 +79,32 @@ describe("the undici transport", () => {
     const ctrl = new AbortController();
     setTimeout(() => ctrl.abort(), 50);
     await expect(transport.fetch(`${base}/slow`, { signal: ctrl.signal })).rejects.toMatchObject({ name: "AbortError" });
+  });
+
+  it("rejects with an AbortError when the job's signal (JOB_SIGNAL) aborts, beside the SDK's own", async () => {
+    const sdk = new AbortController();
+    const job = new AbortController();
+    setTimeout(() => job.abort(), 50);
+    const init = { signal: sdk.signal, ...jobSignalOptions(job.signal).fetchOptions };
+    await expect(transport.fetch(`${base}/slow`, init)).rejects.toMatchObject({ name: "AbortError" });
+    expect(getEventListeners(sdk.signal, "abort")).toHaveLength(0);
+  });
+
+  it("takes its listeners off both signals once an answer is read, and keeps them while a stream is open", async () => {
+    const sdk = new AbortController();
+    const job = new AbortController();
+    const init = { signal: sdk.signal, [JOB_SIGNAL]: job.signal } as RequestInit;
+    await (await transport.fetch(`${base}/json`, { ...init, method: "POST", body: "x" })).text();
+    expect(getEventListeners(sdk.signal, "abort")).toHaveLength(0);
+    expect(getEventListeners(job.signal, "abort")).toHaveLength(0);
+    const res = await transport.fetch(`${base}/sse`, init);
+    expect(getEventListeners(job.signal, "abort")).toHaveLength(1);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    job.abort();
+    await expect((async () => {
+      for (let r = await reader.read(); !r.done; r = await reader.read());
+    })()).rejects.toBeDefined();
   });
 
   it("hands a Request object to undici's fetch on the same pool", async () => {

@@ -3,6 +3,7 @@ import type { ChatTurn, FinishReason, ProviderConfig, StreamDelta, ToolCall, Too
 import { parseRateLimitHeaders } from "../capacity/rate-limit-headers.js";
 import type { AdapterOptions } from "./registry.js";
 import { sdkClientOptions } from "./sdk-options.js";
+import { jobSignalOptions } from "./transport.js";
 import type { ProviderAdapter, ProviderRequest, ProviderResponse } from "./types.js";
 
 /**
@@ -216,7 +217,7 @@ export function createAnthropicAdapter(provider: ProviderConfig, opts: AdapterOp
     name: "anthropic",
     simulated: provider.simulated,
     async call(req, signal) {
-      const { data, response } = await client.messages.create(toMessagesBody(req), { signal }).withResponse();
+      const { data, response } = await client.messages.create(toMessagesBody(req), jobSignalOptions(signal)).withResponse();
       return { ...fromMessagesResult(data as MessagesResult, req), rateLimit: parseRateLimitHeaders("anthropic", response.headers) };
     },
     async stream(req, signal, onDelta) {

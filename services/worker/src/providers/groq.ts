@@ -4,6 +4,7 @@ import { fromChatCompletion, readChatStream, toChatCompletionsBody, type ChatCom
 import { parseRateLimitHeaders } from "../capacity/rate-limit-headers.js";
 import type { AdapterOptions } from "./registry.js";
 import { sdkClientOptions } from "./sdk-options.js";
+import { jobSignalOptions } from "./transport.js";
 import type { ProviderAdapter } from "./types.js";
 
 /**
@@ -17,7 +18,7 @@ export function createGroqAdapter(provider: ProviderConfig, opts: AdapterOptions
     name: "groq",
     simulated: provider.simulated,
     async call(req, signal) {
-      const { data, response } = await client.chat.completions.create(toChatCompletionsBody(req), { signal }).withResponse();
+      const { data, response } = await client.chat.completions.create(toChatCompletionsBody(req), jobSignalOptions(signal)).withResponse();
       return { ...fromChatCompletion(data, req), rateLimit: parseRateLimitHeaders("groq", response.headers) };
     },
     async stream(req, signal, onDelta) {
