@@ -7,8 +7,9 @@ import { deletePrefix, testPrefix } from "../src/testing/index.js";
 import { testRedisTarget } from "../../test/redis-target.js";
 
 /**
- * coalesceWrites against a real Redis: commands sent from separate callbacks of one event-loop turn leave in
- * one socket write, their replies come back right and in order, and a reconnected socket is coalesced too.
+ * coalesceWrites against a real Redis: a command sent on a connection at rest is written at once; the commands
+ * sent while it awaits its reply (here from separate callbacks) leave together in one socket write once the reply
+ * arrives; replies come back right and in order; a reconnected socket is coalesced too.
  */
 let conn: RedisConnection | undefined;
 afterEach(async () => {
@@ -50,7 +51,7 @@ async function fromFiveCallbacks(redis: RedisConnection, prefix: string): Promis
 }
 
 describe("coalesceWrites", () => {
-  it("sends the commands of one event-loop turn in one socket write, replies in order", async () => {
+  it("writes the first command at once and the ones sent while it is answered in one write, replies in order", async () => {
     if (inject("redisClusterNodes") !== "") return; // a single connection's socket is what is counted here
     const prefix = testPrefix("coalesce");
     const plain = createWorkerConnection(testRedisTarget()) as Redis;
@@ -65,7 +66,13 @@ describe("coalesceWrites", () => {
       expect(await fromFiveCallbacks(coalesced, `${prefix}:c`)).toEqual(["v0", "v1", "v2", "v3", "v4"]);
       // Without it, each callback's commands are a write of their own.
       expect(p.writes()).toBeGreaterThanOrEqual(5);
-      expect(c.writes()).toBe(1);
+      // The first SET at once; the other nine commands together, once its reply came.
+      expect(c.writes()).toBe(2);
+      // At rest again: the next command is written at once, not held.
+      const before = c.writes();
+      const pending = coalesced.get(`${prefix}:c:k0`);
+      expect(c.writes()).toBe(before + 1);
+      expect(await pending).toBe("v0");
     } finally {
       await deletePrefix(coalesced, prefix);
       plain.disconnect();
@@ -84,7 +91,7 @@ describe("coalesceWrites", () => {
     await reconnected;
     const c = countSocketWrites(redis);
     expect(await fromFiveCallbacks(redis, prefix)).toEqual(["v0", "v1", "v2", "v3", "v4"]);
-    expect(c.writes()).toBe(1);
+    expect(c.writes()).toBe(2);
     await deletePrefix(redis, prefix);
   });
 

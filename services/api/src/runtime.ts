@@ -37,7 +37,7 @@ export function createApiRuntime(config: Config, logger: Logger, options: { defa
   const redis = createProducerConnection(config.redis, { connectionName: "llmq-api", enableAutoPipelining: true });
   const subscriber = createWorkerConnection(config.redis, { connectionName: "llmq-api-results", autoResubscribe: false });
   redis.on("error", throttledWarn(logger, "redis connection error"));
-  // Requests arriving in the same event-loop turn send their commands in one write (coalesce-writes.ts).
+  // Commands sent while earlier ones await their replies leave together, in one write (coalesce-writes.ts).
   coalesceWrites(redis);
   subscriber.on("error", throttledWarn(logger, "redis subscriber error"));
   const metrics = createApiMetrics(options);

@@ -98,7 +98,7 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
   // finishing together in one socket write.
   const commands: RedisConnection = createWorkerConnection(config.redis, { enableAutoPipelining: true });
   commands.on("error", (err: Error) => logger.warn({ err: err.message }, "redis connection error"));
-  // Jobs finishing in the same event-loop turn send their BullMQ and llmq commands in one write (coalesce-writes.ts).
+  // Commands sent while earlier ones await their replies leave together, in one write (coalesce-writes.ts).
   coalesceWrites(redis);
   coalesceWrites(commands);
 
