@@ -14,7 +14,7 @@
 import "./check-node.mjs";
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -116,8 +116,14 @@ const childEnv = { ...env, ...overrides };
 const children = new Map();
 let stopping = false;
 
+/** A service's own V8 flags (services/<name>/node-flags.json), as its image's CMD passes them. */
+function nodeFlags(name) {
+  const file = join(root, "services", name, "node-flags.json");
+  return existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : [];
+}
+
 function start(name) {
-  const child = spawn(process.execPath, ["--import", watch, join(root, MAINS[name])], {
+  const child = spawn(process.execPath, [...nodeFlags(name), "--import", watch, join(root, MAINS[name])], {
     cwd: process.cwd(),
     env: childEnv,
     // Own process group: Ctrl-C reaches the launcher only, which stops the children in order.

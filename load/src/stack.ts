@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -74,8 +74,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** A service's own V8 flags (services/<name>/node-flags.json), as its image's CMD and `npm start` pass them. */
+export function nodeFlags(name: ServiceName): string[] {
+  const file = join(REPO_ROOT, "services", name, "node-flags.json");
+  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as string[]) : [];
+}
+
 function startChild(name: ServiceName, env: Record<string, string | undefined>): Child {
-  const proc = spawn(process.execPath, [servicePath(name)], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, [...nodeFlags(name), servicePath(name)], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   const output: string[] = [];
   const keep = (chunk: Buffer): void => {
     output.push(chunk.toString("utf8"));

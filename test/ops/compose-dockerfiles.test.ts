@@ -163,8 +163,13 @@ describe.each(["Dockerfile.api", "Dockerfile.worker"])("%s", (file) => {
     const cmdLine = runtime.lines.filter((l) => /^CMD\s/i.test(l)).at(-1)!;
     const cmd = JSON.parse(cmdLine.replace(/^CMD\s+/i, "")) as string[];
     expect(cmd[0]).toBe("node");
-    expect(builtBy(cmd[1]!)).toBe(true);
-    const pkg = cmd[1]!.split("/dist/")[0]!;
+    const main = cmd.at(-1)!;
+    expect(builtBy(main)).toBe(true);
+    const pkg = main.split("/dist/")[0]!;
+    // Node's own flags sit between: exactly the service's node-flags.json, as `npm start` and the bench pass them.
+    const flagsFile = join(ROOT, pkg, "node-flags.json");
+    const flags = existsSync(flagsFile) ? (JSON.parse(readFileSync(flagsFile, "utf8")) as string[]) : [];
+    expect(cmd.slice(1, -1)).toEqual(flags);
     expect(runtime.lines.some((l) => new RegExp(`^COPY\\s+--from=\\S+\\s+/app/${pkg}/dist/?\\s+${pkg}/dist/?$`).test(l))).toBe(true);
     // The stage that compiles must build that package.
     const build = stages.find((s) => s.lines.some((l) => /^RUN\s+npx tsc -b\b/.test(l) && l.includes(pkg)));
@@ -192,5 +197,13 @@ describe.each(["Dockerfile.api", "Dockerfile.worker"])("%s", (file) => {
         }
       }
     }
+  });
+});
+
+describe("node flags", () => {
+  it("npm run start:worker passes the worker's node-flags.json, like its image", () => {
+    const flags = JSON.parse(readFileSync(join(ROOT, "services/worker/node-flags.json"), "utf8")) as string[];
+    const scripts = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+    expect(scripts["start:worker"]).toContain(`exec node ${flags.join(" ")} services/worker/dist/main.js`);
   });
 });
