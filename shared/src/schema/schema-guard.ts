@@ -5,6 +5,7 @@ import { AppError } from "../errors/app-error.js";
 import { hashJson } from "./canonical.js";
 import { interpret, NotInterpretable, type Interpreted } from "./interpreter.js";
 import { Lru } from "./lru.js";
+import { surelyValidSchema } from "./meta-fast.js";
 
 /**
  * Client JSON Schemas are untrusted input. Invariants this file keeps:
@@ -126,7 +127,8 @@ export class SchemaGuard {
     if (seen !== undefined) return { schema: schema as Record<string, unknown>, hash: knownHash ?? seen, source };
     if (issues.length === 0) {
       const ajv = this.ajvFor(schema as Record<string, unknown>);
-      if (ajv.validateSchema(source) !== true) issues.push(...toIssues(ajv.errors ?? []));
+      // ajv's meta-validation only where the fast check cannot vouch for the schema (meta-fast.ts).
+      if (!surelyValidSchema(source) && ajv.validateSchema(source) !== true) issues.push(...toIssues(ajv.errors ?? []));
     }
     if (issues.length > 0) throw invalid("the schema is not a valid JSON Schema", issues);
     if (knownHash !== undefined) return { schema: schema as Record<string, unknown>, hash: knownHash, source };
