@@ -122,7 +122,8 @@ describe("npm start (scripts/start.mjs)", () => {
     const port = await freePort();
     const redisUrl = `redis://127.0.0.1:${await freePort()}`;
     const l = launch(launcher, baseEnv({ PORT: String(port), REDIS_URL: redisUrl, SIMULATOR_PORT: String(await freePort()) }), cwd);
-    await until(() => l.out().includes("[llmq] ready") || l.child.exitCode !== null, "the launcher to say ready");
+    // The ready block is several writes to the pipe: wait for its last line before reading the hint in it.
+    await until(() => l.out().includes("[llmq] Ctrl-C stops everything") || l.child.exitCode !== null, "the launcher to say ready");
     expect(l.out()).toContain("started a private redis-server");
     expect(l.out()).toContain(`grep "^API_KEY=" .env`);
     const env = readFileSync(join(cwd, ".env"), "utf8");
