@@ -1,6 +1,7 @@
 /**
  * The parts of llmq's HTTP contract the command line reads (services/api/README.md, GET /api/v1/openapi.json).
  * Written here rather than imported: the command line speaks HTTP only and depends on no other package.
+ * cli/test/api-types.test.ts has the compiler check that what the API answers fits these.
  */
 export interface BatchCounts {
   total: number;
@@ -40,6 +41,7 @@ export interface JobView {
   id: string;
   type: string;
   status: "queued" | "active" | "completed" | "failed" | "cancelled";
-  result?: { output: unknown } & Record<string, unknown>;
+  /** The job's result (every type has `output`); printed whole with --json. */
+  result?: { output: unknown };
   error?: { code: string; message: string };
 }
