@@ -13,5 +13,5 @@ export { fromObjectRoot, toObjectRoot } from "./structured/object-root.js";
 export { parseJsonOutput } from "./structured/parse-output.js";
 export { planStructured, StructuredPlans, type StructuredPlan } from "./structured/structured-plan.js";
 export { BatchFeeder, FEED_CHUNK, type FeederOptions } from "./batches/feeder.js";
-export { startBatchItem, finishBatchItem, batchRetryEntry, failLostBatchItem, type StartGate } from "./batches/batch-item.js";
+export { BatchItemStarts, finishBatchItem, batchRetryEntry, failLostBatchItem, type StartGate } from "./batches/batch-item.js";
 export { reconcileBatches, type ReconcileDeps } from "./batches/reconciler.js";

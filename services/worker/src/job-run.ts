@@ -1,6 +1,7 @@
 import type { RedisConnection } from "@llmq/shared";
 import type { Config, ErrorBody, FinalJobRecord, JobPayload, Keys, Logger, ModelRegistry, SchemaGuard } from "@llmq/shared";
 import type { Job } from "bullmq";
+import type { BatchItemStarts } from "./batches/batch-item.js";
 import { firstStartedAt } from "./job-state.js";
 import type { JobOutcome, JobTimings, WorkerMetrics } from "./metrics.js";
 import type { CapacityGate } from "./capacity/capacity-gate.js";
@@ -25,6 +26,8 @@ export interface RunnerDeps {
   rateLimit(ms: number): Promise<void>;
   /** True once shutdown began: a job picked up after that is handed back untouched. */
   isClosing(): boolean;
+  /** Batch items' start steps, grouped (one per worker process; the processor makes its own when absent). */
+  batchStarts?: BatchItemStarts;
 }
 
 export interface JobReturn {

@@ -1,7 +1,7 @@
 import { DelayedError, UnrecoverableError, Worker } from "bullmq";
 import { AppError, STREAM_TTL_S, type ErrorCode, type FinalJobRecord, type JobResult, type JobType } from "@llmq/shared";
 import { RetryableError } from "./backoff.js";
-import { batchRetryEntry, startBatchItem, type StartGate } from "./batches/batch-item.js";
+import { BatchItemStarts, batchRetryEntry, type StartGate } from "./batches/batch-item.js";
 import { finalize, type FinalizeOptions } from "./finalize.js";
 import { finalRecord, loadFirstStart, newRun, report, type JobReturn, type JobRun, type LlmqJob, type RunnerDeps } from "./job-run.js";
 import { recordRateLimited, recordSetback } from "./job-state.js";
@@ -33,12 +33,13 @@ export const QUEUE_PAUSE_MAX_MS = 1_000;
 export type { JobReturn, LlmqJob, RunnerDeps } from "./job-run.js";
 
 export function createJobProcessor(deps: RunnerDeps): (job: LlmqJob, token?: string, signal?: AbortSignal) => Promise<JobReturn> {
+  const starts = deps.batchStarts ?? new BatchItemStarts(deps.redis, deps.keys, deps.config.jobs.resultTtlS);
   return async (job, token, signal) => {
     const run = newRun(deps, job, token, signal);
     // BullMQ can still hand out a job while its close() interrupts a blocking fetch; give it back.
     if (deps.isClosing()) return handBack(run, 0, "job handed back: worker is shutting down");
     if (run.payload.batch_id !== undefined) {
-      const gate = await startBatchItem(deps.redis, deps.keys, run.id, run.payload, deps.config.jobs.resultTtlS);
+      const gate = await starts.start(run.id, run.payload);
       if (gate !== "run") return batchItemSkipped(run, gate);
     } else if (run.payload.cancelled_at !== undefined) {
       return cancelledBeforeStart(run);

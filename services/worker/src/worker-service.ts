@@ -15,7 +15,7 @@ import {
   type ProviderName,
 } from "@llmq/shared";
 import { createBackoffStrategy } from "./backoff.js";
-import { failLostBatchItem } from "./batches/batch-item.js";
+import { BatchItemStarts, failLostBatchItem } from "./batches/batch-item.js";
 import { CapacityGate } from "./capacity/capacity-gate.js";
 import { BatchFeeder } from "./batches/feeder.js";
 import { createJobProcessor, SHUTDOWN_REASON, type JobReturn, type LlmqJob, type RunnerDeps } from "./job-runner.js";
@@ -107,7 +107,9 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
   const workers = new Map<ProviderName, LlmqWorker>();
   const adapters = new Map<ProviderName, ProviderAdapter>();
   const identity = deps.identity ?? workerIdentity();
-  const shared = { config, logger, registry, metrics, keys, guard, plans, redis, commands, identity, isClosing: () => closing !== undefined };
+  // One for the process: items of a batch that start together, whichever provider queue handed them out, share a script.
+  const batchStarts = new BatchItemStarts(commands, keys, config.jobs.resultTtlS);
+  const shared = { config, logger, registry, metrics, keys, guard, plans, redis, commands, identity, batchStarts, isClosing: () => closing !== undefined };
   for (const provider of deps.providers ?? PROVIDERS) {
     const { worker, adapter } = createProviderWorker(provider, shared);
     workers.set(provider, worker);
@@ -211,6 +213,7 @@ function createProviderWorker(provider: ProviderName, deps: ProviderWorkerDeps):
     config, registry: deps.registry, adapter, guard: deps.guard, plans: deps.plans, redis: deps.commands, keys, logger: log, metrics: deps.metrics, capacity,
     rateLimit: (ms) => (worker as LlmqWorker).rateLimit(ms),
     isClosing: deps.isClosing,
+    ...(deps.batchStarts !== undefined && { batchStarts: deps.batchStarts }),
   });
   worker = new LlmqWorker(queue, processor, {
     connection: redis,

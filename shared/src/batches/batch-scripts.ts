@@ -42,31 +42,40 @@ end
 `;
 
 /**
- * A worker is about to run item ARGV[1]. ARGV: index, now, ttl, batch_id, the item's cancelled line.
- * Returns 'run' (first start, or a re-run of a started item), 'final_c' | 'final_f' | 'final_x' (already
- * finished: do not run again),
- * 'cancelled' (the batch was cancelled before this item started: stored as cancelled here; 'cancelled_last'
- * when that finished the batch), 'gone' (no batch).
+ * Workers are about to run items of one batch: the items BullMQ handed out in the same turn of a worker's event
+ * loop start together, in one script (batches/batch-item.ts, BatchItemStarts). ARGV: now, ttl, batch_id, then
+ * per item its index and its cancelled line. Each item gets the step a script of its own would give it, in
+ * order; the reply is one word per item:
+ * 'run' (first start, or a re-run of a started item), 'final_c' | 'final_f' | 'final_x' (already finished: do not
+ * run again), 'cancelled' (the batch was cancelled before this item started: stored as cancelled here;
+ * 'cancelled_last' when that finished the batch), 'gone' (no batch).
  */
-export const START_ITEM_LUA = `${FINISH_IF_DONE}
-if redis.call('EXISTS', KEYS[1]) == 0 then return 'gone' end
-local s = redis.call('HGET', KEYS[2], ARGV[1])
-if s == 'a' then return 'run' end
-if s then return 'final_' .. s end
-local m = redis.call('HMGET', KEYS[1], 'status', 'cancel_requested_at')
-if m[2] then
-  redis.call('HSET', KEYS[2], ARGV[1], 'x')
+export const START_ITEMS_LUA = `${FINISH_IF_DONE}
+local function start_item(index, line, now, ttl, batch_id)
+  if redis.call('EXISTS', KEYS[1]) == 0 then return 'gone' end
+  local s = redis.call('HGET', KEYS[2], index)
+  if s == 'a' then return 'run' end
+  if s then return 'final_' .. s end
+  local m = redis.call('HMGET', KEYS[1], 'status', 'cancel_requested_at')
+  if m[2] then
+    redis.call('HSET', KEYS[2], index, 'x')
+    redis.call('HINCRBY', KEYS[1], 'queued', -1)
+    redis.call('HINCRBY', KEYS[1], 'cancelled', 1)
+    redis.call('HSET', KEYS[7], index, redis.call('RPUSH', KEYS[3], line) - 1)
+    if finish_if_done(now, ttl, batch_id) == 1 then return 'cancelled_last' end
+    return 'cancelled'
+  end
+  redis.call('HSET', KEYS[2], index, 'a')
   redis.call('HINCRBY', KEYS[1], 'queued', -1)
-  redis.call('HINCRBY', KEYS[1], 'cancelled', 1)
-  redis.call('HSET', KEYS[7], ARGV[1], redis.call('RPUSH', KEYS[3], ARGV[5]) - 1)
-  if finish_if_done(ARGV[2], ARGV[3], ARGV[4]) == 1 then return 'cancelled_last' end
-  return 'cancelled'
+  redis.call('HINCRBY', KEYS[1], 'active', 1)
+  if m[1] == 'queued' then redis.call('HSET', KEYS[1], 'status', 'in_progress', 'started_at', now) end
+  return 'run'
 end
-redis.call('HSET', KEYS[2], ARGV[1], 'a')
-redis.call('HINCRBY', KEYS[1], 'queued', -1)
-redis.call('HINCRBY', KEYS[1], 'active', 1)
-if m[1] == 'queued' then redis.call('HSET', KEYS[1], 'status', 'in_progress', 'started_at', ARGV[2]) end
-return 'run'
+local out = {}
+for i = 4, #ARGV - 1, 2 do
+  out[#out + 1] = start_item(ARGV[i], ARGV[i + 1], ARGV[1], ARGV[2], ARGV[3])
+end
+return out
 `;
 
 /**
@@ -230,7 +239,7 @@ export class RedisScript {
 }
 
 export const BATCH_SCRIPTS = {
-  startItem: new RedisScript(START_ITEM_LUA),
+  startItems: new RedisScript(START_ITEMS_LUA),
   finishItem: new RedisScript(FINISH_ITEM_LUA),
   cancel: new RedisScript(CANCEL_BATCH_LUA),
   trimFed: new RedisScript(TRIM_FED_LUA),

@@ -129,13 +129,13 @@ describe("feeding is idempotent and the item steps are exactly-once", () => {
     const set = batchKeySet(h.stack.keys, id);
     const ttl = h.stack.config.jobs.resultTtlS;
     const line = batchResultLine({ status: "completed", custom_id: "item-0", job_id: `${id}-0` });
-    expect(await BATCH_SCRIPTS.startItem.run(h.stack.redis, set.scriptKeys, [0, Date.now(), ttl, id, "x"])).toBe("run");
+    expect(await BATCH_SCRIPTS.startItems.run(h.stack.redis, set.scriptKeys, [Date.now(), ttl, id, 0, "x"])).toEqual(["run"]);
     expect((await h.view(id)).counts).toMatchObject({ queued: 1, active: 1 });
     expect((await h.view(id)).status).toBe("in_progress");
-    expect(await BATCH_SCRIPTS.startItem.run(h.stack.redis, set.scriptKeys, [0, Date.now(), ttl, id, "x"])).toBe("run");
+    expect(await BATCH_SCRIPTS.startItems.run(h.stack.redis, set.scriptKeys, [Date.now(), ttl, id, 0, "x"])).toEqual(["run"]);
     expect(await BATCH_SCRIPTS.finishItem.run(h.stack.redis, set.scriptKeys, [0, "c", line, Date.now(), ttl, id])).toBe(1);
     expect(await BATCH_SCRIPTS.finishItem.run(h.stack.redis, set.scriptKeys, [0, "f", line, Date.now(), ttl, id])).toBe(0);
-    expect(await BATCH_SCRIPTS.startItem.run(h.stack.redis, set.scriptKeys, [0, Date.now(), ttl, id, "x"])).toBe("final_c");
+    expect(await BATCH_SCRIPTS.startItems.run(h.stack.redis, set.scriptKeys, [Date.now(), ttl, id, 0, "x"])).toEqual(["final_c"]);
     expect((await h.view(id)).counts).toEqual({ total: 2, queued: 1, active: 0, completed: 1, failed: 0, cancelled: 0 });
     expect(await h.stack.redis.llen(set.results)).toBe(1);
     expect(await h.stack.redis.ttl(set.meta)).toBe(-1); // not finished: no TTL yet
