@@ -79,32 +79,41 @@ return out
 `;
 
 /**
- * Item ARGV[1] reached a final state. ARGV: index, 'c' | 'f', its result line, now, ttl, batch_id, and for a
- * failed item its `provider \n entry` for a later retry ('' when it cannot be retried).
- * Returns 1 when this call stored it, 2 when it stored it and that finished the batch, 0 when it was already
+ * Items of one batch reached a final state: the items whose runs finished in the same turn of a worker's event
+ * loop are stored together, in one script (BatchItemSteps). ARGV: now, ttl, batch_id, then per item its index,
+ * 'c' | 'f', its result line, and for a failed item its `provider \n entry` for a later retry ('' when it cannot
+ * be retried). Each item gets the step a script of its own would give it, in order; the reply is one number
+ * per item: 1 when this call stored it, 2 when it stored it and that finished the batch, 0 when it was already
  * final (or the batch is gone).
  */
-export const FINISH_ITEM_LUA = `${FINISH_IF_DONE}
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local s = redis.call('HGET', KEYS[2], ARGV[1])
-if s == 'c' or s == 'f' or s == 'x' then return 0 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-if s == 'a' then
-  redis.call('HINCRBY', KEYS[1], 'active', -1)
-else
-  redis.call('HINCRBY', KEYS[1], 'queued', -1)
-  if redis.call('HGET', KEYS[1], 'status') == 'queued' then redis.call('HSET', KEYS[1], 'status', 'in_progress', 'started_at', ARGV[4]) end
+export const FINISH_ITEMS_LUA = `${FINISH_IF_DONE}
+local function finish_item(index, state, line, retry, now, ttl, batch_id)
+  if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+  local s = redis.call('HGET', KEYS[2], index)
+  if s == 'c' or s == 'f' or s == 'x' then return 0 end
+  redis.call('HSET', KEYS[2], index, state)
+  if s == 'a' then
+    redis.call('HINCRBY', KEYS[1], 'active', -1)
+  else
+    redis.call('HINCRBY', KEYS[1], 'queued', -1)
+    if redis.call('HGET', KEYS[1], 'status') == 'queued' then redis.call('HSET', KEYS[1], 'status', 'in_progress', 'started_at', now) end
+  end
+  if state == 'c' then redis.call('HINCRBY', KEYS[1], 'completed', 1) else redis.call('HINCRBY', KEYS[1], 'failed', 1) end
+  redis.call('HSET', KEYS[7], index, redis.call('RPUSH', KEYS[3], line) - 1)
+  if state == 'f' and retry ~= '' then redis.call('HSET', KEYS[8], index, retry) end
+  return 1 + finish_if_done(now, ttl, batch_id)
 end
-if ARGV[2] == 'c' then redis.call('HINCRBY', KEYS[1], 'completed', 1) else redis.call('HINCRBY', KEYS[1], 'failed', 1) end
-redis.call('HSET', KEYS[7], ARGV[1], redis.call('RPUSH', KEYS[3], ARGV[3]) - 1)
-if ARGV[2] == 'f' and ARGV[7] and ARGV[7] ~= '' then redis.call('HSET', KEYS[8], ARGV[1], ARGV[7]) end
-return 1 + finish_if_done(ARGV[4], ARGV[5], ARGV[6])
+local out = {}
+for i = 4, #ARGV - 3, 4 do
+  out[#out + 1] = finish_item(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[1], ARGV[2], ARGV[3])
+end
+return out
 `;
 
 /**
  * Cancels a batch. ARGV: now, ttl, batch_id, the cancelled items' error (JSON). Every item still in a pending list becomes cancelled (with its
  * line) unless it already has a state (fed, started and finished before a crashed feeder trimmed it); items
- * already in BullMQ are cancelled by START_ITEM when a worker takes them; running ones finish.
+ * already in BullMQ are cancelled by the start script (START_ITEMS_LUA) when a worker takes them; running ones finish.
  * Returns the number cancelled here, -1 when there is no batch, -2 when it had already finished. The caller
  * retires the batch from the feeders' sets (nothing is left to feed) and, when it finished, the unfinished set.
  */
@@ -240,7 +249,7 @@ export class RedisScript {
 
 export const BATCH_SCRIPTS = {
   startItems: new RedisScript(START_ITEMS_LUA),
-  finishItem: new RedisScript(FINISH_ITEM_LUA),
+  finishItems: new RedisScript(FINISH_ITEMS_LUA),
   cancel: new RedisScript(CANCEL_BATCH_LUA),
   trimFed: new RedisScript(TRIM_FED_LUA),
   renewLock: new RedisScript(RENEW_LOCK_LUA),

@@ -133,8 +133,8 @@ describe("feeding is idempotent and the item steps are exactly-once", () => {
     expect((await h.view(id)).counts).toMatchObject({ queued: 1, active: 1 });
     expect((await h.view(id)).status).toBe("in_progress");
     expect(await BATCH_SCRIPTS.startItems.run(h.stack.redis, set.scriptKeys, [Date.now(), ttl, id, 0, "x"])).toEqual(["run"]);
-    expect(await BATCH_SCRIPTS.finishItem.run(h.stack.redis, set.scriptKeys, [0, "c", line, Date.now(), ttl, id])).toBe(1);
-    expect(await BATCH_SCRIPTS.finishItem.run(h.stack.redis, set.scriptKeys, [0, "f", line, Date.now(), ttl, id])).toBe(0);
+    expect(await BATCH_SCRIPTS.finishItems.run(h.stack.redis, set.scriptKeys, [Date.now(), ttl, id, 0, "c", line, ""])).toEqual([1]);
+    expect(await BATCH_SCRIPTS.finishItems.run(h.stack.redis, set.scriptKeys, [Date.now(), ttl, id, 0, "f", line, ""])).toEqual([0]);
     expect(await BATCH_SCRIPTS.startItems.run(h.stack.redis, set.scriptKeys, [Date.now(), ttl, id, 0, "x"])).toEqual(["final_c"]);
     expect((await h.view(id)).counts).toEqual({ total: 2, queued: 1, active: 0, completed: 1, failed: 0, cancelled: 0 });
     expect(await h.stack.redis.llen(set.results)).toBe(1);

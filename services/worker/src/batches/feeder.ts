@@ -318,7 +318,7 @@ export class BatchFeeder {
     const jobId = batchItemJobId(batchId, index);
     const line = batchResultLine({ status: "failed", custom_id: "", job_id: jobId, error: { code: "INTERNAL", message: "the stored item could not be read" } });
     const { keys, config } = this.opts;
-    await storeFinish(this.redis, keys, batchId, [index, "f", line, Date.now(), config.jobs.resultTtlS, batchId]);
+    await storeFinish(this.redis, keys, batchId, { index, state: "f", line }, config.jobs.resultTtlS);
   }
 
   /** Stops feeding; waits for a running pass (it stops after its current chunk). Idempotent. */

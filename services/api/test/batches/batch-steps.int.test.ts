@@ -11,12 +11,13 @@ import {
   type JobPayload,
   type RedisConnection,
 } from "@llmq/shared";
-import { BatchItemStarts, START_GROUP_MAX } from "../../../worker/src/batches/batch-item.js";
+import { BatchItemStarts, storeFinish } from "../../../worker/src/batches/batch-item.js";
+import { GROUP_MAX } from "../../../worker/src/batches/step-groups.js";
 import { mixedItem, startBatchHarness, type BatchHarness } from "./harness.js";
 
 /**
- * Batch items that start in the same turn of a worker's event loop share one start script (BatchItemStarts):
- * each still gets the gate a script of its own would give it. No worker runs here (workers: 0): the test plays
+ * Batch items that start (or finish) in the same turn of a worker's event loop share one start (or finish)
+ * script (step-groups.ts): each still gets the step a script of its own would give it. No worker runs here (workers: 0): the test plays
  * the worker's part, starting items by their job ids, on the harness's real Redis.
  */
 let h: BatchHarness | undefined;
@@ -29,12 +30,12 @@ function itemPayload(batchId: string, i: number): JobPayload {
   return { type: "unstructured", model: "gpt-4o-mini", provider: "openai", owner: "alice", request_id: "r", created_at: Date.now(), messages: [{ role: "user", content: `item ${i}` }], batch_id: batchId, custom_id: `item-${i}` };
 }
 
-/** Counts the start scripts a connection sends: each run tries EVALSHA first (then EVAL on a node without the script). */
-function countStartScripts(redis: RedisConnection): { readonly count: number } {
+/** Counts the calls of a script a connection sends: each run tries EVALSHA first (then EVAL on a node without it). */
+function countScripts(redis: RedisConnection, script: { sha: string }): { readonly count: number } {
   const counter = { count: 0 };
   const evalsha = redis.evalsha.bind(redis) as (...args: unknown[]) => Promise<unknown>;
   (redis as unknown as { evalsha: (...a: unknown[]) => Promise<unknown> }).evalsha = (...args: unknown[]) => {
-    if (args[0] === BATCH_SCRIPTS.startItems.sha) counter.count++;
+    if (args[0] === script.sha) counter.count++;
     return evalsha(...args);
   };
   return counter;
@@ -46,7 +47,7 @@ async function submit(n: number): Promise<string> {
   return (res.body as BatchView).id;
 }
 
-describe("batch item starts, grouped", () => {
+describe("batch item steps, grouped", () => {
   it("items of one batch started in one turn share one script, and each gets its own gate", async () => {
     h = await startBatchHarness("batch-starts-group", { workers: 0 });
     const { redis, keys, config } = h.stack;
@@ -55,11 +56,11 @@ describe("batch item starts, grouped", () => {
     const set = batchKeySet(keys, id);
     // Item 2 finished earlier (a re-fed or stalled job run again): its gate says so, and it is not counted again.
     const line = batchResultLine({ status: "completed", custom_id: "item-2", job_id: batchItemJobId(id, 2) });
-    expect(await BATCH_SCRIPTS.finishItem.run(redis, set.scriptKeys, [2, "c", line, Date.now(), ttl, id])).toBe(1);
+    expect(await BATCH_SCRIPTS.finishItems.run(redis, set.scriptKeys, [Date.now(), ttl, id, 2, "c", line, ""])).toEqual([1]);
     // Item 4 was started by a run that crashed: a re-run of a started item runs.
     expect(await BATCH_SCRIPTS.startItems.run(redis, set.scriptKeys, [Date.now(), ttl, id, 4, "x"])).toEqual(["run"]);
 
-    const scripts = countStartScripts(redis);
+    const scripts = countScripts(redis, BATCH_SCRIPTS.startItems);
     const starts = new BatchItemStarts(redis, keys, ttl);
     const gates = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => starts.start(batchItemJobId(id, i), itemPayload(id, i))));
     expect(gates).toEqual(["run", "run", "completed", "run", "run", "run"]);
@@ -74,12 +75,12 @@ describe("batch item starts, grouped", () => {
     expect((await h.view(id)).counts).toEqual({ total: 6, queued: 0, active: 5, completed: 1, failed: 0, cancelled: 0 });
   });
 
-  it("two batches in one turn get a script each; more than START_GROUP_MAX items of one batch get several", async () => {
+  it("two batches in one turn get a script each; more than GROUP_MAX items of one batch get several", async () => {
     h = await startBatchHarness("batch-starts-split", { workers: 0 });
     const { redis, keys, config } = h.stack;
-    const n = START_GROUP_MAX + 3;
+    const n = GROUP_MAX + 3;
     const [a, b] = [await submit(n), await submit(2)];
-    const scripts = countStartScripts(redis);
+    const scripts = countScripts(redis, BATCH_SCRIPTS.startItems);
     const starts = new BatchItemStarts(redis, keys, config.jobs.resultTtlS);
     const all = [
       ...Array.from({ length: n }, (_, i) => starts.start(batchItemJobId(a, i), itemPayload(a, i))),
@@ -120,7 +121,7 @@ describe("batch item starts, grouped", () => {
     h = await startBatchHarness("batch-starts-errors", { workers: 0 });
     const { redis, keys, config } = h.stack;
     const id = await submit(2);
-    const scripts = countStartScripts(redis);
+    const scripts = countScripts(redis, BATCH_SCRIPTS.startItems);
     const starts = new BatchItemStarts(redis, keys, config.jobs.resultTtlS);
     expect(await starts.start(`${id}-0`, { ...itemPayload(id, 0), batch_id: "batch_" + "0".repeat(32) })).toBe("gone");
     expect(await starts.start("not-a-batch-job", itemPayload(id, 0))).toBe("gone");
@@ -135,5 +136,37 @@ describe("batch item starts, grouped", () => {
     expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
     broken.disconnect();
     expect((await h.view(id)).counts).toMatchObject({ queued: 2, active: 0 });
+  });
+
+  it("finishes of one batch's items in one turn share one script; the one that ends the batch retires it; a repeated finish stores nothing", async () => {
+    h = await startBatchHarness("batch-steps-finish", { workers: 0 });
+    const { redis, keys, config } = h.stack;
+    const ttl = config.jobs.resultTtlS;
+    const id = await submit(4);
+    const starts = new BatchItemStarts(redis, keys, ttl);
+    expect(await Promise.all([0, 1, 2, 3].map((i) => starts.start(batchItemJobId(id, i), itemPayload(id, i))))).toEqual(["run", "run", "run", "run"]);
+
+    const scripts = countScripts(redis, BATCH_SCRIPTS.finishItems);
+    const line = (i: number, status: "completed" | "failed"): string =>
+      batchResultLine({ status, custom_id: `item-${i}`, job_id: batchItemJobId(id, i), ...(status === "failed" ? { error: { code: "PROVIDER_ERROR", message: "boom" } } : {}) });
+    const stored = await Promise.all([
+      ...[0, 1, 2].map((i) => storeFinish(redis, keys, id, { index: i, state: "c", line: line(i, "completed") }, ttl)),
+      storeFinish(redis, keys, id, { index: 3, state: "f", line: line(3, "failed"), retryEntry: "openai\nentry-3" }, ttl),
+    ]);
+    expect(stored).toEqual([true, true, true, true]);
+    expect(scripts.count).toBe(1);
+    const view = await h.view(id);
+    expect(view.status).toBe("completed_with_errors");
+    expect(view.counts).toEqual({ total: 4, queued: 0, active: 0, completed: 3, failed: 1, cancelled: 0 });
+    expect(view.finished_at).toBeDefined();
+    const set = batchKeySet(keys, id);
+    expect(await redis.hget(set.retry, "3")).toBe("openai\nentry-3");
+    expect(await redis.zscore(runningBatchesKey(keys), id)).toBeNull();
+    expect((await h.results(id)).map((l) => [l.custom_id, l.status])).toEqual([0, 1, 2, 3].map((i) => [`item-${i}`, i === 3 ? "failed" : "completed"]));
+
+    // A stalled run of item 0 finishing again: nothing stored, nothing counted twice.
+    expect(await storeFinish(redis, keys, id, { index: 0, state: "f", line: line(0, "failed") }, ttl)).toBe(false);
+    expect((await h.view(id)).counts).toEqual(view.counts);
+    expect(await redis.llen(set.results)).toBe(4);
   });
 });
