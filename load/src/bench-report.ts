@@ -36,7 +36,7 @@ export interface BenchReport {
   duration_per_cell_s: number;
   model: string;
   cells: Cell[];
-  batch: (BatchFigures & { cpu_ms_per_item: Record<ProcName, number | null>; ratio_to_plain_drain?: number | null }) | { unavailable: string };
+  batch: (BatchFigures & { warmup_items?: number; cpu_ms_per_item: Record<ProcName, number | null>; ratio_to_plain_drain?: number | null }) | { unavailable: string };
   /** The same workload through one plain BullMQ Worker + openai SDK (baseline/plain-drain.ts). */
   plain_drain?: (PlainDrainFigures & { cpu_ms_per_item: Record<ProcName, number | null> }) | { unavailable: string };
   /** Sync requests held open against a 2 s provider (inflight-bench.ts); absent with BENCH_INFLIGHT_CONNECTIONS=0. */

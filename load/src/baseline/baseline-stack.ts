@@ -48,7 +48,7 @@ export async function startBaseline(opts: { redisUrl: string; simulatorUrl: stri
  * Runs the plain BullMQ + SDK drain (plain-drain.ts) as its own process and returns its figures;
  * deletes its prefix's keys afterwards.
  */
-export async function runPlainDrain(opts: { redisUrl: string; simulatorUrl: string; prefix: string; concurrency: number; items: number; timeoutS: number }): Promise<PlainDrainFigures> {
+export async function runPlainDrain(opts: { redisUrl: string; simulatorUrl: string; prefix: string; concurrency: number; items: number; warmupItems?: number; timeoutS: number }): Promise<PlainDrainFigures> {
   const script = join(REPO_ROOT, "load", "dist", "baseline", "plain-drain.js");
   const env = {
     ...processEnv(),
@@ -57,13 +57,14 @@ export async function runPlainDrain(opts: { redisUrl: string; simulatorUrl: stri
     SIMULATOR_URL: opts.simulatorUrl,
     WORKER_CONCURRENCY: String(opts.concurrency),
     DRAIN_ITEMS: String(opts.items),
+    DRAIN_WARMUP_ITEMS: String(opts.warmupItems ?? 0),
     DRAIN_TIMEOUT_S: String(opts.timeoutS),
   };
   const child = spawn(process.execPath, [script], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout.setEncoding("utf8").on("data", (s: string) => (out += s));
   child.stderr.setEncoding("utf8").on("data", (s: string) => (out = (out + s).slice(-20_000)));
-  const kill = setTimeout(() => child.kill("SIGKILL"), (opts.timeoutS + 60) * 1000);
+  const kill = setTimeout(() => child.kill("SIGKILL"), (2 * opts.timeoutS + 60) * 1000);
   try {
     const code = await new Promise<number | null>((resolve, reject) => {
       child.once("error", reject);

@@ -6,10 +6,12 @@
  * no per-item result store, no fairness or rate limits: it does strictly less than llmq's batches.
  *
  * One process, producer and worker together, so the bench can read its CPU. It prints one line,
- * `DRAIN_RESULT {...}`: jobs/s from the first add to the last completion, and its own CPU and peak RSS.
+ * `DRAIN_RESULT {...}`: jobs/s from the first add to the last completion, and its own CPU and peak RSS. With
+ * DRAIN_WARMUP_ITEMS, that many items (the workload's first ones) are drained first, unmeasured, as the bench
+ * warms llmq's worker with a batch of the same size before its measured one.
  *
  *   node load/dist/baseline/plain-drain.js   REDIS_URL, BASELINE_PREFIX, SIMULATOR_URL, WORKER_CONCURRENCY,
- *                                            DRAIN_ITEMS (10000), DRAIN_TIMEOUT_S (150)
+ *                                            DRAIN_ITEMS (10000), DRAIN_WARMUP_ITEMS (0), DRAIN_TIMEOUT_S (150)
  *
  * Outside the house rules like plain-build.ts (reads process.env, imports bullmq/openai): a measuring stick.
  */
@@ -22,6 +24,7 @@ const connection = { url: env.REDIS_URL ?? "redis://127.0.0.1:6379" };
 const prefix = env.BASELINE_PREFIX ?? "llmqbaseline-drain";
 const QUEUE = "plain-drain";
 const items = Number(env.DRAIN_ITEMS ?? 10_000);
+const warmupItems = Number(env.DRAIN_WARMUP_ITEMS ?? 0);
 const timeoutS = Number(env.DRAIN_TIMEOUT_S ?? 150);
 
 interface ItemBody {
@@ -34,6 +37,8 @@ interface ItemBody {
 
 export interface PlainDrainFigures {
   items: number;
+  /** Items drained before the measured ones, unmeasured. */
+  warmup_items: number;
   completed: number;
   failed: number;
   drained: boolean;
@@ -63,12 +68,12 @@ async function main(): Promise<void> {
   let failed = 0;
   let peakRss = process.memoryUsage.rss();
   const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 250);
+  let target = 0;
   let done: () => void = () => undefined;
-  const finished = new Promise<void>((resolve) => (done = resolve));
   const count = (ok: boolean): void => {
     if (ok) completed++;
     else failed++;
-    if (completed + failed >= items) done();
+    if (completed + failed >= target) done();
   };
   const worker = new Worker<ItemBody>(QUEUE, async (job) => call(job.data), {
     connection: { ...connection, maxRetriesPerRequest: null },
@@ -79,22 +84,33 @@ async function main(): Promise<void> {
   worker.on("failed", () => count(false));
   worker.on("error", (err) => console.error(err));
   await worker.waitUntilReady();
+  /** Adds items [from, from + n) with addBulk, 1,000 at a time; resolves when they have all finished. */
+  const drain = async (from: number, n: number): Promise<void> => {
+    completed = 0;
+    failed = 0;
+    target = n;
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    for (let start = 0; start < n; start += 1000) {
+      const chunk = Array.from({ length: Math.min(1000, n - start) }, (_, k) => ({
+        name: "item",
+        data: batchItem(from + start + k).body as unknown as ItemBody,
+        opts: { removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } },
+      }));
+      await queue.addBulk(chunk);
+    }
+    await finished;
+  };
+  const timesOut = (p: Promise<void>): Promise<boolean> => Promise.race([p.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), timeoutS * 1000).unref())]);
+  if (warmupItems > 0 && (await timesOut(drain(0, warmupItems)))) throw new Error(`the ${warmupItems} warm-up items did not drain within ${timeoutS} s`);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  for (let start = 0; start < items; start += 1000) {
-    const chunk = Array.from({ length: Math.min(1000, items - start) }, (_, k) => ({
-      name: "item",
-      data: batchItem(start + k).body as unknown as ItemBody,
-      opts: { removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } },
-    }));
-    await queue.addBulk(chunk);
-  }
-  const timedOut = await Promise.race([finished.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), timeoutS * 1000).unref())]);
+  const timedOut = await timesOut(drain(0, items));
   const drainS = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   clearInterval(rssTimer);
   const figures: PlainDrainFigures = {
     items,
+    warmup_items: warmupItems,
     completed,
     failed,
     drained: !timedOut,
