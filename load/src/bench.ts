@@ -272,6 +272,8 @@ async function main(): Promise<void> {
         inFlight = await measureInFlight({ redisUrl, generator, connections: inFlightConnections, durationS: Math.max(durationS, 10), redisPid: pids.redis });
         process.stderr.write(`  in flight @${inFlight.connections}: provider ${inFlight.provider.rps.toFixed(0)} req/s, llmq ${inFlight.llmq.rps.toFixed(0)} req/s (after ${inFlight.warmup_s} s of warm-up)\n`);
       } catch (err) {
+        // The table keeps the first line; the whole reason (a child's last output among it) goes to stderr.
+        process.stderr.write(`  in flight not measured: ${err instanceof Error ? err.message : String(err)}\n`);
         inFlight = { unavailable: `failed (${err instanceof Error ? err.message.split("\n")[0] : String(err)})` };
       }
     }

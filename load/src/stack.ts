@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { closeQuietly, createProducerConnection, deletePrefix, processEnv, waitForReady } from "@llmq/shared";
+import { freePort } from "@llmq/shared/testing";
 
 /**
  * A private llmq for one benchmark or test run: the simulator, the API and a worker, each the built
@@ -62,17 +62,8 @@ export function missingBuilds(): string[] {
   return SERVICES.map(servicePath).filter((p) => !existsSync(p));
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+/** A free loopback port, picked below the kernel's ephemeral range (see @llmq/shared/testing). */
+export { freePort };
 
 /** A service's own V8 flags (services/<name>/node-flags.json), as its image's CMD and `npm start` pass them. */
 export function nodeFlags(name: ServiceName): string[] {

@@ -57,18 +57,19 @@ function cacheTarget(keys: Keys, record: FinalJobRecord, opts: FinalizeOptions):
 }
 
 export async function finalize(redis: RedisConnection, keys: Keys, record: FinalJobRecord, opts: FinalizeOptions): Promise<void> {
-  const json = JSON.stringify(record);
   const cache = cacheTarget(keys, record, opts);
   const clear = opts.clearJobState !== false;
   const batchItem = await finishBatchItem(redis, keys, record, opts.resultTtlS, opts.batchRetryEntry);
   if (batchItem !== undefined) {
-    // The item's state, line and counts are stored (or were already); the cleanup and the cache follow.
+    // The item's state, line and counts are stored (or were already); the cleanup and the cache follow. Its
+    // line is its record: the record itself is serialised only for a cache entry.
     await Promise.all([
       ...(clear ? [redis.del(keys.jobState(record.id))] : []),
-      ...(batchItem && cache !== undefined ? [redis.set(cache, json, "EX", opts.cacheTtlS)] : []),
+      ...(batchItem && cache !== undefined ? [redis.set(cache, JSON.stringify(record), "EX", opts.cacheTtlS)] : []),
     ]);
     return;
   }
+  const json = JSON.stringify(record);
   const inline = json.length <= INLINE_RECORD_MAX_BYTES ? "1" : "0";
   if (cache !== undefined) await redis.set(cache, json, "EX", opts.cacheTtlS);
   const stored = await FINALIZE.run(redis, [keys.result(record.id), keys.jobState(record.id)], [json, opts.resultTtlS, keys.doneChannel(), record.id, inline, clear ? "1" : "0"]);

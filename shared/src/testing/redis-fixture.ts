@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
@@ -27,7 +28,41 @@ export async function ping(url: string, timeoutMs = 1000): Promise<boolean> {
   }
 }
 
-export function freePort(): Promise<number> {
+/** Resolves true when a listener can take 127.0.0.1:`port` now. */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once("error", () => resolve(false));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+  });
+}
+
+/** The lowest port the kernel hands to outgoing connections (ip_local_port_range; Linux's default 32768). */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 1024 ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+/** Where freePort looks first: below the ephemeral range, above the well-known and registered ports most used. */
+const PICK_FROM = 12_000;
+
+/**
+ * A loopback port free now, for a service started right after. It is picked below the kernel's ephemeral range:
+ * a port from that range (what `listen(0)` gives) can be taken by any outgoing connection on the machine between
+ * this check and the service's own listen (a bench that has just opened thousands saw its API fail to start
+ * that way). Falls back to an ephemeral port when nothing below is free.
+ */
+export async function freePort(): Promise<number> {
+  const low = ephemeralLow();
+  for (let i = 0; i < 50 && low - PICK_FROM > 100; i++) {
+    const port = PICK_FROM + Math.floor(Math.random() * (low - PICK_FROM));
+    if (await canListen(port)) return port;
+  }
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
