@@ -8,7 +8,9 @@ import type { RedisConnection, RedisScript } from "@llmq/shared";
  *
  * Invariants:
  * - the script (START_ITEMS_LUA, FINISH_ITEMS_LUA) applies to each item the step a script of its own would
- *   apply, in the order the calls were made, atomically for the group; its reply has one entry per item;
+ *   apply, in the order the calls were made, with nothing else running in Redis between them; its reply has
+ *   one entry per item. Each step is idempotent per item (the batch's `state` hash), so a group whose call
+ *   failed, its jobs retried, changes nothing twice;
  * - a call resolves only once its group's script answered (nothing runs on a step not yet stored); a script
  *   that fails fails every call of its group, each as a failed round trip of its own would have;
  * - a group waits only for the rest of the turn: it is sent in the check phase right after (setImmediate).
