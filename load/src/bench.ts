@@ -32,7 +32,7 @@ const PROMPT = "Write a detailed product description for a smartphone";
 const MAX_TOKENS = 100;
 const CONNECTIONS = [1, 50] as const;
 const WARMUP_S = 2;
-/** The batch drawn first, unmeasured, before the batch row (and drained first by the plain drain's process). */
+/** The batch drained first, unmeasured, before the batch row (and the items the plain drain's process drains first). */
 export const BATCH_WARMUP_ITEMS = 500;
 
 const TARGETS: { id: TargetId; label: string }[] = [
