@@ -47,7 +47,7 @@ export async function startRedisCluster(opts: { masters?: number; replicasPerMas
           "--cluster-node-timeout", String(opts.nodeTimeoutMs ?? 2000),
           "--dir", dir,
           "--maxmemory-policy", "noeviction",
-        ]),
+        ], { clusterBus: true }),
       );
     }
     const addresses = servers.map((s) => `127.0.0.1:${s.port}`);

@@ -74,29 +74,37 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Starts a private, non-persistent redis-server on a free port. */
-export async function startRedisServer(extraArgs: string[] = []): Promise<RedisHandle & { port: number; process: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...extraArgs], { stdio: "ignore" });
-  const failed = new Promise<never>((_, reject) => child.once("error", reject));
-  const url = `redis://127.0.0.1:${port}`;
-  const deadline = Date.now() + 5000;
-  while (Date.now() < deadline) {
-    const ok = await Promise.race([ping(url, 200), failed]);
-    if (ok) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    url,
-    port,
-    process: child,
-    stop: () =>
+/**
+ * Starts a private, non-persistent redis-server on a free port. With `clusterBus`, its cluster bus gets a free
+ * port of its own too (Redis's default, port + 10000, is checked by nobody). A server that does not answer
+ * within 5 s (its port taken in between, say) is killed and started again on other ports, twice at most.
+ */
+export async function startRedisServer(extraArgs: string[] = [], opts: { clusterBus?: boolean } = {}): Promise<RedisHandle & { port: number; process: ChildProcess }> {
+  let last = "";
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const bus = opts.clusterBus === true ? ["--cluster-port", String(await freePort())] : [];
+    const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...bus, ...extraArgs], { stdio: "ignore" });
+    const failed = new Promise<never>((_, reject) => child.once("error", reject));
+    const exited = new Promise<false>((resolve) => child.once("exit", () => resolve(false)));
+    const url = `redis://127.0.0.1:${port}`;
+    const stop = (): Promise<void> =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once("exit", () => resolve());
         child.kill("SIGKILL");
-      }),
-  };
+      });
+    const deadline = Date.now() + 5000;
+    let ok = false;
+    while (!ok && Date.now() < deadline && child.exitCode === null) {
+      ok = await Promise.race([ping(url, 200), failed, exited]);
+      if (!ok) await new Promise((r) => setTimeout(r, 50));
+    }
+    if (ok) return { url, port, process: child, stop };
+    last = child.exitCode !== null ? `exited with ${child.exitCode}` : "did not answer within 5 s";
+    await stop();
+  }
+  throw new Error(`redis-server did not start on a free port in 3 attempts (last: ${last})`);
 }
 
 export async function acquireTestRedis(): Promise<RedisHandle> {
