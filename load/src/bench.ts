@@ -295,8 +295,9 @@ async function main(): Promise<void> {
   console.log("cpu ms/req = utime+stime of each process during the cell / requests (Redis: the whole server).");
   if (!("unavailable" in report.batch)) {
     console.log(`Batch row: after an unmeasured ${BATCH_WARMUP_ITEMS}-item batch of the same workload, req/s = items finished per second`);
-    console.log("from the 202 to the last item; p50/p99 = GET /api/v1/batches/{id} while it drains; cpu ms/req = per item;");
-    console.log("errors = failed items; × plain = its items/s over the plain drain's.");
+    console.log("from the POST to the batch's own finished_at (set by its last item's script); p50/p99 = GET /api/v1/batches/{id}");
+    console.log("while it drains (every 200 ms); cpu ms/req = per item; errors = failed items; × plain = its items/s over the plain");
+    console.log("drain's.");
   }
   if (!("unavailable" in plainDrain)) {
     console.log("Plain drain row: the same items added with addBulk to one plain BullMQ Worker calling the simulator through the");
