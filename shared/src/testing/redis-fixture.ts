@@ -54,8 +54,8 @@ const PICK_FROM = 12_000;
 /**
  * A loopback port free now, for a service started right after. It is picked below the kernel's ephemeral range:
  * a port from that range (what `listen(0)` gives) can be taken by any outgoing connection on the machine between
- * this check and the service's own listen (a bench that has just opened thousands saw its API fail to start
- * that way). Falls back to an ephemeral port when nothing below is free.
+ * this check and the service's own listen (the likely reason a bench's API once failed to start right after
+ * cells that opened thousands). Falls back to an ephemeral port when nothing below is free.
  */
 export async function freePort(): Promise<number> {
   const low = ephemeralLow();
