@@ -26,6 +26,11 @@ export interface RunnerDeps {
   rateLimit(ms: number): Promise<void>;
   /** True once shutdown began: a job picked up after that is handed back untouched. */
   isClosing(): boolean;
+  /**
+   * The connection BullMQ's scripts are defined on (the Worker's), for the queue a batch item retried alone is
+   * added to (batches/batch-group.ts); `redis` when absent.
+   */
+  queueConnection?: RedisConnection;
   /** Batch items' start steps, grouped (one per worker process; the processor makes its own when absent). */
   batchStarts?: BatchItemStarts;
 }
@@ -50,10 +55,19 @@ export interface JobRun {
   started: number;
   /** When the job's first attempt started (BullMQ's processedOn moves with every attempt). */
   firstStart: number;
+  /** Set for an item of a batch job of several items (batches/batch-group.ts); `job` is then that batch job. */
+  group?: GroupHooks;
+}
+
+/** What an item of a batch job of several items does where a job of its own would throw to BullMQ. */
+export interface GroupHooks {
+  /** A retryable failure: the item goes on in a job of its own, after the backoff its next attempt would get. */
+  retryAlone(run: JobRun, retryAfterMs: number | undefined): Promise<void>;
 }
 
 export function newRun(deps: RunnerDeps, job: LlmqJob, token: string | undefined, signal: AbortSignal | undefined): JobRun {
-  const attempt = job.attemptsMade + 1;
+  // A batch item moved out of a batch job of several items brings the attempts it had there.
+  const attempt = job.attemptsMade + 1 + (job.data.batch_attempts ?? 0);
   const started = Date.now();
   return {
     deps, job, token, signal,
@@ -68,7 +82,7 @@ export function newRun(deps: RunnerDeps, job: LlmqJob, token: string | undefined
 
 /** Retried jobs read their first start back; a first attempt costs no Redis command for it. */
 export async function loadFirstStart(run: JobRun): Promise<void> {
-  if (run.job.attemptsStarted <= 1) return;
+  if (run.job.attemptsStarted <= 1 && run.payload.batch_attempts === undefined) return;
   run.firstStart = (await firstStartedAt(run.deps.redis, run.deps.keys, run.id)) ?? run.firstStart;
 }
 

@@ -1,7 +1,8 @@
 import { DelayedError, UnrecoverableError, Worker } from "bullmq";
-import { AppError, STREAM_TTL_S, type ErrorCode, type FinalJobRecord, type JobResult, type JobType } from "@llmq/shared";
+import { AppError, BATCH_GROUP_JOB, STREAM_TTL_S, type ErrorCode, type FinalJobRecord, type JobResult, type JobType } from "@llmq/shared";
 import { RetryableError } from "./backoff.js";
 import { BatchItemStarts, batchRetryEntry, type StartGate } from "./batches/batch-item.js";
+import { GroupRunState, runBatchGroup, type GroupItemRunner } from "./batches/batch-group.js";
 import { finalize, type FinalizeOptions } from "./finalize.js";
 import { finalRecord, loadFirstStart, newRun, report, type JobReturn, type JobRun, type LlmqJob, type RunnerDeps } from "./job-run.js";
 import { recordRateLimited, recordSetback } from "./job-state.js";
@@ -34,7 +35,11 @@ export type { JobReturn, LlmqJob, RunnerDeps } from "./job-run.js";
 
 export function createJobProcessor(deps: RunnerDeps): (job: LlmqJob, token?: string, signal?: AbortSignal) => Promise<JobReturn> {
   const starts = deps.batchStarts ?? new BatchItemStarts(deps.redis, deps.keys, deps.config.jobs.resultTtlS);
+  const items: GroupItemRunner = { starts, attempt, skipped: batchItemSkipped, handBack, keepPlace };
+  const groups = new GroupRunState(deps.redis, deps.queueConnection ?? deps.redis);
   return async (job, token, signal) => {
+    // A batch job of several items runs them one after another, each as the job of its own it would otherwise be.
+    if (job.name === BATCH_GROUP_JOB) return runBatchGroup(deps, job, token, signal, items, groups);
     const run = newRun(deps, job, token, signal);
     // BullMQ can still hand out a job while its close() interrupts a blocking fetch; give it back.
     if (deps.isClosing()) return handBack(run, 0, "job handed back: worker is shutting down");
@@ -49,22 +54,30 @@ export function createJobProcessor(deps: RunnerDeps): (job: LlmqJob, token?: str
       const existing = await deps.redis.get(deps.keys.result(run.id));
       if (existing !== null) return alreadyFinished(run, existing);
     }
-    await loadFirstStart(run);
-    try {
-      return await complete(run);
-    } catch (err) {
-      if (signal?.aborted === true && signal.reason === SHUTDOWN_REASON) {
-        return handBack(run, deps.config.jobs.backoffMs, "job handed back at shutdown");
-      }
-      if (err instanceof CapacityWaitError) return waitAgain(run, err.waitMs, "capacity_wait", `waiting for ${err.limit} capacity`, { limit: err.limit, wait_ms: err.waitMs }, undefined, err.limit === "backoff");
-      return fail(run, err);
-    }
+    return attempt(run);
   };
+}
+
+/**
+ * One attempt of a job that may run: its outcome stored, or the job moved back to wait (it throws). An item of a
+ * batch job of several items (`run.group`) returns instead of throwing when it failed or asks for a retry.
+ */
+async function attempt(run: JobRun): Promise<JobReturn> {
+  await loadFirstStart(run);
+  try {
+    return await complete(run);
+  } catch (err) {
+    if (run.signal?.aborted === true && run.signal.reason === SHUTDOWN_REASON) {
+      return handBack(run, run.deps.config.jobs.backoffMs, "job handed back at shutdown");
+    }
+    if (err instanceof CapacityWaitError) return waitAgain(run, err.waitMs, "capacity_wait", `waiting for ${err.limit} capacity`, { limit: err.limit, wait_ms: err.waitMs }, undefined, err.limit === "backoff");
+    return fail(run, err);
+  }
 }
 
 async function complete(run: JobRun): Promise<JobReturn> {
   const { deps, payload } = run;
-  if (run.job.name !== payload.type) throw new AppError("INVALID_REQUEST", `job name "${run.job.name}" does not match payload type "${String(payload.type)}"`);
+  if (run.group === undefined && run.job.name !== payload.type) throw new AppError("INVALID_REQUEST", `job name "${run.job.name}" does not match payload type "${String(payload.type)}"`);
   const model = deps.registry.get(payload.model);
   if (model === undefined || model.provider !== deps.adapter.name) {
     throw new AppError("UNKNOWN_MODEL", `model "${payload.model}" is not served by the ${deps.adapter.name} queue`);
@@ -98,8 +111,12 @@ async function complete(run: JobRun): Promise<JobReturn> {
   return { stored: true };
 }
 
-/** Always throws: RateLimitError or DelayedError (waits), RetryableError (BullMQ backs off) or, once stored, UnrecoverableError. */
-async function fail(run: JobRun, err: unknown): Promise<never> {
+/**
+ * Throws: RateLimitError or DelayedError (waits), RetryableError (BullMQ backs off) or, once stored,
+ * UnrecoverableError. An item of a batch job of several items (`run.group`) does not throw for the last two: a
+ * retry moves it to a job of its own (its attempts go on counting), and a stored failure ends only the item.
+ */
+async function fail(run: JobRun, err: unknown): Promise<JobReturn> {
   const { deps } = run;
   const { config, redis, keys } = deps;
   const failure = classifyFailure(err, deps.adapter.name);
@@ -118,11 +135,16 @@ async function fail(run: JobRun, err: unknown): Promise<never> {
   } else if (failure.kind === "retry" && run.attempt < run.maxAttempts) {
     await recordSetback(redis, keys, run.id, run.firstStart, config.jobs.resultTtlS);
     report(run, "retried", "job will be retried", { error_message: error.message }, error.code);
+    if (run.group !== undefined) {
+      await run.group.retryAlone(run, failure.retryAfterMs);
+      return { stored: true };
+    }
     throw new RetryableError(`${error.code}: ${error.message}`, failure.retryAfterMs);
   }
   const retryEntry = run.payload.batch_id === undefined ? undefined : batchRetryEntry(deps.adapter.name, run.id, run.payload);
   await finalize(redis, keys, finalRecord(run, "failed", { error }), { ...finalizeOptions(run, undefined), ...(retryEntry !== undefined && { batchRetryEntry: retryEntry }) });
   report(run, "failed", "job failed", { error_message: error.message }, error.code);
+  if (run.group !== undefined) return { stored: true };
   throw new UnrecoverableError(`${error.code}: ${error.message}`);
 }
 
@@ -145,8 +167,15 @@ async function waitAgain(run: JobRun, waitMs: number, outcome: "capacity_wait" |
   // BullMQ puts a job it moves back ahead of its priority with one score for all: Redis then orders those by
   // job id, so jobs put back again and again would always go to the same batches first. This keeps them in
   // the order they were added to the queue instead (still ahead of anything added since).
+  return keepPlace(run);
+}
+
+/** Back to wait ahead of every job of its priority added since (see waitAgain); always throws (DelayedError). */
+async function keepPlace(run: Pick<JobRun, "job" | "token" | "deps">): Promise<never> {
+  const priority = run.job.opts.priority ?? 0;
+  if (run.token === undefined) throw Worker.RateLimitError();
   await run.job.moveToWait(run.token);
-  await run.deps.redis.zadd(run.job.queueQualifiedName + ":prioritized", "XX", keepPlaceScore(priority, run.job.timestamp), run.id);
+  await run.deps.redis.zadd(run.job.queueQualifiedName + ":prioritized", "XX", keepPlaceScore(priority, run.job.timestamp), String(run.job.id));
   throw new DelayedError();
 }
 

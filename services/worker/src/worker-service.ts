@@ -15,7 +15,7 @@ import {
   type ProviderName,
 } from "@llmq/shared";
 import { createBackoffStrategy } from "./backoff.js";
-import { BatchItemStarts, failLostBatchItem } from "./batches/batch-item.js";
+import { BatchItemStarts, failLostBatchJob } from "./batches/batch-item.js";
 import { CapacityGate } from "./capacity/capacity-gate.js";
 import { BatchFeeder } from "./batches/feeder.js";
 import { createJobProcessor, SHUTDOWN_REASON, type JobReturn, type LlmqJob, type RunnerDeps } from "./job-runner.js";
@@ -210,7 +210,7 @@ function createProviderWorker(provider: ProviderName, deps: ProviderWorkerDeps):
   const capacity = new CapacityGate({ config, redis: deps.commands, keys, metrics: deps.metrics, logger: log, provider });
   let worker: LlmqWorker | undefined;
   const processor = createJobProcessor({
-    config, registry: deps.registry, adapter, guard: deps.guard, plans: deps.plans, redis: deps.commands, keys, logger: log, metrics: deps.metrics, capacity,
+    config, registry: deps.registry, adapter, guard: deps.guard, plans: deps.plans, redis: deps.commands, queueConnection: redis, keys, logger: log, metrics: deps.metrics, capacity,
     rateLimit: (ms) => (worker as LlmqWorker).rateLimit(ms),
     isClosing: deps.isClosing,
     ...(deps.batchStarts !== undefined && { batchStarts: deps.batchStarts }),
@@ -228,10 +228,12 @@ function createProviderWorker(provider: ProviderName, deps: ProviderWorkerDeps):
   });
   worker.on("error", (err) => log.error({ err: err.message }, "worker error"));
   worker.on("failed", (job, err) => {
-    // A batch item BullMQ failed before the runner stored it still has to count, or its batch never ends.
+    // A batch item BullMQ failed before the runner stored it still has to count, or its batch never ends; so do
+    // the items of a batch job of several items that were not final yet.
     if (job?.data.batch_id === undefined || !job.finishedOn) return;
-    failLostBatchItem(redis, keys, String(job.id), job.data, { code: "INTERNAL", message: err.message.slice(0, 500) }, config.jobs.resultTtlS)
-      .then((stored) => stored && log.warn({ job_id: job.id, batch_id: job.data.batch_id }, "batch item failed outside the runner; stored as failed"))
+    const error = { code: "INTERNAL" as const, message: err.message.slice(0, 500) };
+    failLostBatchJob(redis, keys, String(job.id), job.name, job.data, error, config.jobs.resultTtlS)
+      .then((stored) => stored > 0 && log.warn({ job_id: job.id, batch_id: job.data.batch_id, items: stored }, "batch item failed outside the runner; stored as failed"))
       .catch((e: unknown) => log.error({ job_id: job.id, err: (e as Error).message }, "could not store a lost batch item"));
   });
   return { worker, adapter };

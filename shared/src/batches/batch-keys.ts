@@ -38,6 +38,7 @@ export interface BatchKeySet {
 
 export const BATCH_ID_PATTERN = /^batch_[0-9a-f]{32}$/;
 const ITEM_JOB_ID = /^(batch_[0-9a-f]{32})-(\d{1,6})(?:-r(\d{1,4}))?$/;
+const GROUP_JOB_ID = /^(batch_[0-9a-f]{32})-g(\d{1,6})-(\d{1,6})(?:-r(\d{1,4}))?$/;
 
 export function batchKeySet(keys: Keys, batchId: string): BatchKeySet {
   const pending = Object.fromEntries(PROVIDERS.map((p) => [p, keys.batchPart(batchId, `pending:${p}`)])) as Record<ProviderName, string>;
@@ -96,6 +97,20 @@ export function ownerBatchesKey(keys: Keys, owner: string): string {
 export function batchItemJobId(batchId: string, index: number, round = 0): string {
   // A retry round gets new ids: BullMQ keeps failed jobs, and would ignore an add under the failed job's id.
   return round > 0 ? `${batchId}-${index}-r${round}` : `${batchId}-${index}`;
+}
+
+/**
+ * The BullMQ job id of a batch job of several items: the batch, the first and last item's index and the round.
+ * Deterministic in the items it holds, like an item's id: a feeder that re-reads the same chunk builds the same
+ * jobs again, and a chunk grouped otherwise gets other ids (its items may run twice; none is left out).
+ */
+export function batchGroupJobId(batchId: string, first: number, last: number, round = 0): string {
+  return round > 0 ? `${batchId}-g${first}-${last}-r${round}` : `${batchId}-g${first}-${last}`;
+}
+
+export function parseBatchGroupJobId(jobId: string): { batchId: string; first: number; last: number; round: number } | undefined {
+  const m = GROUP_JOB_ID.exec(jobId);
+  return m === null ? undefined : { batchId: m[1] as string, first: Number(m[2]), last: Number(m[3]), round: Number(m[4] ?? 0) };
 }
 
 export function parseBatchItemJobId(jobId: string): { batchId: string; index: number; round: number } | undefined {

@@ -1,5 +1,5 @@
 import type { ErrorBody } from "../errors/app-error.js";
-import { JOB_TYPES, type JobResult, type JobType } from "../contracts/job-catalog.js";
+import { JOB_TYPES, type JobPayload, type JobResult, type JobType } from "../contracts/job-catalog.js";
 
 /** A batch's life: queued → in_progress → completed | completed_with_errors | cancelled. */
 export const BATCH_STATUSES = ["queued", "in_progress", "completed", "completed_with_errors", "cancelled"] as const;
@@ -59,6 +59,18 @@ export type BatchItemState = "a" | "c" | "f" | "x";
  * wait list before its prioritized set, so an interactive request waits for at most one running job to finish.
  */
 export const BATCH_JOB_PRIORITY = 10;
+
+/**
+ * The BullMQ job name of a batch job of several items (config `batch.jobItems`); a batch job of one item is
+ * named after its job type, like any job. Its id is batchGroupJobId (batch-keys.ts).
+ */
+export const BATCH_GROUP_JOB = "batch-items";
+
+/** A batch job of several items: consecutive items of one batch, one provider and one round, run in this order. */
+export interface BatchGroupData {
+  batch_id: string;
+  items: { index: number; payload: JobPayload }[];
+}
 
 /** The line of a finished item, built in one place for the worker (completed, failed) and the scripts (cancelled). */
 export function batchResultLine(line: BatchResultLine): string {

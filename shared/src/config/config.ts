@@ -83,6 +83,12 @@ export interface Config {
     feedLowWater: number;
     /** How often one worker looks for batch items BullMQ failed without the runner (stalled too often). */
     reconcileIntervalMs: number;
+    /**
+     * Batch items per BullMQ job: a worker runs a batch job's items one after another in one slot (1 = a job per
+     * item). BullMQ's add, fetch and finish of a job cost more than llmq's own steps for an item; sharing them
+     * between several items is most of a batch's throughput on a busy worker.
+     */
+    jobItems: number;
   };
   /** Files uploaded to POST /v1/files (the OpenAI-compatible Batch API's input), kept in Redis. */
   files: {
@@ -280,6 +286,7 @@ export function parseConfig(env: Env): Config {
       feedIntervalMs: r.int("BATCH_FEED_INTERVAL_MS", 100, 10, 60_000),
       feedLowWater: r.int("BATCH_FEED_LOW_WATER", 0, 0, 100_000),
       reconcileIntervalMs: r.int("BATCH_RECONCILE_INTERVAL_MS", 30_000, 100),
+      jobItems: r.int("BATCH_JOB_ITEMS", 8, 1, 64),
     },
     files: {
       // 10,000 lines of a few KB each: the default batch at BATCH_MAX_ITEMS with room to spare.

@@ -34,6 +34,11 @@ export interface JobEnvelope {
   /** A batch item's retry round (absent: its first run); part of its BullMQ job id. */
   batch_round?: number;
   /**
+   * Attempts a batch item already had in a batch job of several items (batches/batch-group.ts in the worker),
+   * when a retryable failure moved it to a job of its own: its attempts go on counting from there.
+   */
+  batch_attempts?: number;
+  /**
    * Set by DELETE /jobs/{id} (epoch ms) on the queued job before it stores the cancelled record: a worker that
    * takes the job afterwards reads it in the job it was handed and never calls the provider. This is how a
    * job's first start learns of a cancellation without a Redis round trip of its own.

@@ -30,7 +30,8 @@ describe("interactive requests go first", () => {
     for (let i = 0; i < 5; i++) {
       let waitingAhead = 0;
       for (let tries = 0; tries < 200 && waitingAhead < 40; tries++) {
-        waitingAhead = (await queue.getJobCounts("prioritized")).prioritized ?? 0;
+        // In items: a batch job holds BATCH_JOB_ITEMS of them (the 600 make whole jobs).
+        waitingAhead = ((await queue.getJobCounts("prioritized")).prioritized ?? 0) * h.stack.config.batch.jobItems;
         if (waitingAhead < 40) await new Promise((r) => setTimeout(r, 10));
       }
       expect(waitingAhead).toBeGreaterThanOrEqual(40);
@@ -51,7 +52,7 @@ describe("interactive requests go first", () => {
     const batchMs = (final.finished_at ?? 0) - final.created_at;
     console.log(
       `sync latency, gpt-4o-mini, simulator latency 50 ms, 4 slots: idle median ${median(idle).toFixed(0)} ms; ` +
-        `while a ${n}-item batch drains (${during.map((d) => d.waitingAhead).join("/")} batch jobs waiting ahead) median ${median(during.map((d) => d.ms)).toFixed(0)} ms, ` +
+        `while a ${n}-item batch drains (${during.map((d) => d.waitingAhead).join("/")} batch items waiting ahead) median ${median(during.map((d) => d.ms)).toFixed(0)} ms, ` +
         `max ${Math.max(...during.map((d) => d.ms)).toFixed(0)} ms; FIFO would wait ~${Math.round((median(during.map((d) => d.waitingAhead)) * 50) / 4)} ms; batch drained in ${batchMs} ms`,
     );
   });

@@ -3,6 +3,7 @@ import { Redis } from "ioredis";
 import {
   BATCH_SCRIPTS,
   activeBatchesKey,
+  batchGroupJobId,
   batchKeySet,
   batchResultLine,
   createLogger,
@@ -104,8 +105,10 @@ describe("feeding is idempotent and the item steps are exactly-once", () => {
     await h.stack.redis.rpush(set.pending.openai, ...entries);
     await h.stack.redis.zadd(activeBatchesKey(h.stack.keys, "openai"), Date.now(), id);
     expect(await feeder.feed("openai")).toBe(n);
-    expect(await h.stack.queue("openai").getJobCounts("prioritized", "wait")).toEqual({ prioritized: n, wait: 0 });
-    expect((await h.stack.queue("openai").getJob(`${id}-7`))?.opts.priority).toBe(10);
+    // Both feeds built the same jobs (runs of BATCH_JOB_ITEMS items from the list's head, the same ids): BullMQ kept one of each.
+    const k = h.stack.config.batch.jobItems;
+    expect(await h.stack.queue("openai").getJobCounts("prioritized", "wait")).toEqual({ prioritized: Math.ceil(n / k), wait: 0 });
+    expect((await h.stack.queue("openai").getJob(batchGroupJobId(id, k, 2 * k - 1)))?.opts.priority).toBe(10);
 
     await h.addWorker();
     const { final } = await h.waitFinal(id);
@@ -181,7 +184,10 @@ describe("feeding is idempotent and the item steps are exactly-once", () => {
     expect(await feeder.feed("openai")).toBe(n);
     await feeder.close();
     void rogue.run();
-    for (let t = 0; t < 200 && ((await h.stack.queue("openai").getJobCounts("failed")).failed ?? 0) < n; t++) await new Promise((r) => setTimeout(r, 25));
+    // One job per BATCH_JOB_ITEMS items: the six items are one job.
+    const jobs = Math.ceil(n / h.stack.config.batch.jobItems);
+    for (let t = 0; t < 200 && ((await h.stack.queue("openai").getJobCounts("failed")).failed ?? 0) < jobs; t++) await new Promise((r) => setTimeout(r, 25));
+    expect((await h.stack.queue("openai").getJobCounts("failed")).failed).toBe(jobs);
     await rogue.close();
     await connection.quit();
     expect((await h.view(id)).counts).toMatchObject({ queued: n, failed: 0 });

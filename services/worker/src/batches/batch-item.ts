@@ -1,6 +1,9 @@
 import type { RedisConnection } from "@llmq/shared";
 import {
   BATCH_CANCELLED_ERROR,
+  BATCH_GROUP_JOB,
+  batchItemJobId,
+  type BatchGroupData,
   BATCH_SCRIPTS,
   batchKeySet,
   batchResultLine,
@@ -119,4 +122,15 @@ export async function failLostBatchItem(redis: RedisConnection, keys: Keys, jobI
   const line = batchResultLine({ status: "failed", custom_id: payload.custom_id ?? "", job_id: jobId, error });
   const retry = batchRetryEntry(payload.provider, jobId, payload);
   return storeFinish(redis, keys, item.batchId, { index: item.index, state: "f", line, retryEntry: retry }, ttlS);
+}
+
+/**
+ * failLostBatchItem for a batch job of one item or of several (batch-group.ts): every item of it that is not
+ * final yet is stored as failed. Returns how many were.
+ */
+export async function failLostBatchJob(redis: RedisConnection, keys: Keys, jobId: string, name: string, data: JobPayload | BatchGroupData, error: ErrorBody, ttlS: number): Promise<number> {
+  if (name !== BATCH_GROUP_JOB) return (await failLostBatchItem(redis, keys, jobId, data as JobPayload, error, ttlS)) ? 1 : 0;
+  const group = data as BatchGroupData;
+  const stored = await Promise.all(group.items.map((it) => failLostBatchItem(redis, keys, batchItemJobId(group.batch_id, it.index, it.payload.batch_round ?? 0), it.payload, error, ttlS)));
+  return stored.filter(Boolean).length;
 }

@@ -2,10 +2,12 @@ import { randomUUID } from "node:crypto";
 import { Queue } from "bullmq";
 import type { RedisConnection } from "@llmq/shared";
 import {
+  BATCH_GROUP_JOB,
   BATCH_JOB_PRIORITY,
   BATCH_SCRIPTS,
   QUEUE_NAMES,
   activeBatchesKey,
+  batchGroupJobId,
   batchItemJobId,
   batchKeySet,
   batchResultLine,
@@ -15,6 +17,7 @@ import {
   duplicateConnection,
   defaultJobOptions,
   feedLockKey,
+  type BatchGroupData,
   type Config,
   type JobPayload,
   type JobType,
@@ -38,6 +41,11 @@ import { reconcileBatches } from "./reconciler.js";
  * ran. Duplicates are possible; losses are not. The lock (renewed after every chunk) keeps two feeders from
  * feeding one provider at once; the pending list and the lock are in different slots on a cluster, so no
  * script touches both.
+ *
+ * Batch jobs: the items of a chunk go into BullMQ as jobs of up to `batch.jobItems` (K) consecutive items each
+ * (groupJobs; a worker runs a job's items one after another, batch-group.ts); a job's id is deterministic in its
+ * items (batchGroupJobId). Shares, room and the low-water mark are counted in items, and a waiting job counts as
+ * K items (an estimate: a job may hold fewer); the default mark keeps about two jobs per slot.
  *
  * Fairness: what a pass adds is shared equally between the API keys with batches waiting for the provider,
  * item by item (feed()); interactive jobs still go first, by priority.
@@ -64,6 +72,32 @@ const FRESH_PRIORITY = BATCH_JOB_PRIORITY - 1;
 const FRESH_MS = 30_000;
 /** The oldest batches a pass looks at to share between their owners. */
 const FAIR_SCAN = 200;
+
+type FeedJob = { name: JobType | typeof BATCH_GROUP_JOB; data: JobPayload | BatchGroupData; opts: Record<string, unknown> };
+
+/**
+ * A chunk's decoded items as BullMQ jobs: runs of up to `size` consecutive items of the same round, in order. A run
+ * of one item is the item's own job (named after its type, id batchItemJobId), as every batch job was before
+ * batch jobs held several items; a longer run is a BATCH_GROUP_JOB (id batchGroupJobId).
+ */
+export function groupJobs(batchId: string, items: readonly { index: number; payload: JobPayload }[], size: number, opts: Record<string, unknown>): FeedJob[] {
+  const jobs: FeedJob[] = [];
+  for (let i = 0; i < items.length; ) {
+    const round = items[i]?.payload.batch_round ?? 0;
+    let end = i + 1;
+    while (end < items.length && end - i < size && (items[end]?.payload.batch_round ?? 0) === round) end++;
+    const run = items.slice(i, end);
+    const first = run[0] as { index: number; payload: JobPayload };
+    if (run.length === 1) {
+      jobs.push({ name: first.payload.type, data: first.payload, opts: { ...opts, jobId: batchItemJobId(batchId, first.index, round) } });
+    } else {
+      const last = run.at(-1) as { index: number };
+      jobs.push({ name: BATCH_GROUP_JOB, data: { batch_id: batchId, items: run }, opts: { ...opts, jobId: batchGroupJobId(batchId, first.index, last.index, round) } });
+    }
+    i = end;
+  }
+  return jobs;
+}
 
 interface FeedChunk {
   owner: string;
@@ -110,10 +144,10 @@ export class BatchFeeder {
     }
   }
 
-  /** Feed while fewer than this many jobs wait in the provider's queue. */
+  /** Feed while fewer than this many items wait in the provider's queue (a waiting job counts as `batch.jobItems`). */
   lowWater(provider: ProviderName): number {
     const { batch, providers } = this.opts.config;
-    return batch.feedLowWater > 0 ? batch.feedLowWater : Math.max(100, 2 * providers[provider].concurrency);
+    return batch.feedLowWater > 0 ? batch.feedLowWater : Math.max(100, 2 * providers[provider].concurrency * batch.jobItems);
   }
 
   async start(): Promise<void> {
@@ -180,11 +214,11 @@ export class BatchFeeder {
     if (queue === undefined || (await redis.zcard(active)) === 0) return 0;
     // Delayed jobs count too: a model waiting out a 429 must not pull the rest of its batches into BullMQ.
     const counts = await queue.getJobCounts("wait", "prioritized", "delayed");
-    let depth = (counts.wait ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
+    let depth = ((counts.wait ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0)) * this.opts.config.batch.jobItems;
     const low = this.lowWater(provider);
     const batchIds = await redis.zrange(active, "0", String(FAIR_SCAN - 1));
     const owners = await this.ownersOf(batchIds);
-    const fresh = this.freshOwners(provider, owners);
+    let fresh = this.freshOwners(provider, owners);
     if (depth >= low && fresh.size === 0) return 0;
 
     const lock = feedLockKey(keys, provider);
@@ -198,19 +232,22 @@ export class BatchFeeder {
         const room = Math.max(0, Math.min(FEED_CHUNK, 2 * low - depth));
         const chunks = await this.fairChunks(provider, ids, idOwners, room, fresh, depth);
         if (chunks.length === 0) break;
-        await queue.addBulk(interleave(await Promise.all(chunks.map((c) => this.jobsOf(c.batchId, c.entries, fresh.has(c.owner) ? FRESH_PRIORITY : BATCH_JOB_PRIORITY)))));
+        const jobs = interleave(await Promise.all(chunks.map((c) => this.jobsOf(c.batchId, c.entries, fresh.has(c.owner) ? FRESH_PRIORITY : BATCH_JOB_PRIORITY))));
+        await queue.addBulk(jobs);
         for (const c of chunks) await BATCH_SCRIPTS.trimFed.run(redis, [c.list], [c.entries.length, c.entries[0] as string, c.entries.at(-1) as string]);
         if ((await BATCH_SCRIPTS.renewLock.run(redis, [lock], [token, LOCK_MS])) !== 1) {
           this.opts.logger.warn({ provider }, "batch feeder lost its lock; the next pass re-feeds the chunk (same job ids)");
           break;
         }
         this.markFed(provider, chunks);
-        fresh.clear();
         const n = chunks.reduce((sum, c) => sum + c.entries.length, 0);
         depth += n;
         fed += n;
         ids = await redis.zrange(active, "0", String(FAIR_SCAN - 1));
         idOwners = await this.ownersOf(ids);
+        // A key whose batch arrived while this pass ran is as new as one that arrived before it: its first share
+        // goes ahead of what this pass has queued for the others.
+        fresh = this.freshOwners(provider, idOwners);
       }
     } finally {
       await BATCH_SCRIPTS.releaseLock.run(redis, [lock], [token]).catch(() => undefined);
@@ -298,17 +335,17 @@ export class BatchFeeder {
     return seen;
   }
 
-  private async jobsOf(batchId: string, entries: string[], priority: number): Promise<{ name: JobType; data: JobPayload; opts: Record<string, unknown> }[]> {
-    const jobs = [];
+  private async jobsOf(batchId: string, entries: string[], priority: number): Promise<FeedJob[]> {
+    const items: { index: number; payload: JobPayload }[] = [];
     for (const entry of entries) {
       try {
         const { index, payload } = decodeBatchEntry(entry);
-        jobs.push({ name: payload.type, data: payload, opts: { ...this.jobOptions, priority, jobId: batchItemJobId(batchId, index, payload.batch_round ?? 0) } });
+        items.push({ index, payload });
       } catch (err) {
         await this.failUndecodable(batchId, entry, err as Error);
       }
     }
-    return jobs;
+    return groupJobs(batchId, items, this.opts.config.batch.jobItems, { ...this.jobOptions, priority });
   }
 
   private async failUndecodable(batchId: string, entry: string, err: Error): Promise<void> {

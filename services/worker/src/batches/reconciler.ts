@@ -1,7 +1,7 @@
 import type { Queue } from "bullmq";
 import type { RedisConnection } from "@llmq/shared";
-import { PROVIDERS, activeBatchesKey, batchKeySet, retireBatch, parseBatchItemJobId, reconcileLockKey, runningBatchesKey, type Config, type Keys, type Logger, type ProviderName } from "@llmq/shared";
-import { failLostBatchItem } from "./batch-item.js";
+import { PROVIDERS, activeBatchesKey, batchKeySet, retireBatch, parseBatchGroupJobId, parseBatchItemJobId, reconcileLockKey, runningBatchesKey, type BatchGroupData, type Config, type Keys, type Logger, type ProviderName } from "@llmq/shared";
+import { failLostBatchJob } from "./batch-item.js";
 
 /**
  * The one way a batch item can end without the runner storing it: BullMQ itself moves a job to failed when it
@@ -60,17 +60,24 @@ async function failLostJobs(deps: ReconcileDeps, batchId: string, provider: Prov
     cursor = next;
     for (let i = 0; i < flat.length; i += 2) {
       const jobId = flat[i] as string;
+      // A job of one item (its item's id) or of several (batch-group.ts).
       const item = parseBatchItemJobId(jobId);
-      if (item === undefined || item.batchId !== batchId) continue;
-      const now = await redis.hget(state, String(item.index));
-      if (now === "c" || now === "f" || now === "x") continue;
+      const ref = item ?? parseBatchGroupJobId(jobId);
+      if (ref === undefined || ref.batchId !== batchId) continue;
+      if (item !== undefined) {
+        const now = await redis.hget(state, String(item.index));
+        if (now === "c" || now === "f" || now === "x") continue;
+      }
       const job = await queue.getJob(jobId);
+      if (job === undefined) continue;
+      const jobRound = item !== undefined ? (job.data.batch_round ?? 0) : ((job.data as unknown as BatchGroupData).items?.[0]?.payload.batch_round ?? 0);
       // A job of an earlier round failed before its batch was retried: the item runs again under a new id.
-      if (job === undefined || (job.data.batch_round ?? 0) !== item.round || item.round < Number((await redis.hget(keys.batch(batchId), "round")) ?? 0)) continue;
+      if (jobRound !== ref.round || ref.round < Number((await redis.hget(keys.batch(batchId), "round")) ?? 0)) continue;
       const message = `the item's job failed in BullMQ without being run to the end: ${job.failedReason || "no reason recorded"}`.slice(0, 500);
-      if (await failLostBatchItem(redis, keys, jobId, job.data, { code: "INTERNAL", message }, config.jobs.resultTtlS)) {
-        stored++;
-        logger.warn({ provider, job_id: jobId, batch_id: batchId, reason: job.failedReason }, "batch item failed outside the runner; stored as failed");
+      const n = await failLostBatchJob(redis, keys, jobId, job.name, job.data, { code: "INTERNAL", message }, config.jobs.resultTtlS);
+      if (n > 0) {
+        stored += n;
+        logger.warn({ provider, job_id: jobId, batch_id: batchId, items: n, reason: job.failedReason }, "batch item failed outside the runner; stored as failed");
       }
     }
   } while (cursor !== "0");
