@@ -46,6 +46,7 @@ export default defineConfig({
             "services/api/test/batches/batches.int.test.ts",
             "services/api/test/batches/batch-retry.int.test.ts",
             "services/api/test/batches/batch-steps.int.test.ts",
+            "services/api/test/batches/batch-groups.int.test.ts",
             "services/api/test/compat/openai-client.int.test.ts",
             "services/api/test/compat/openai-batches.int.test.ts",
             "services/worker/test/jobs.int.test.ts",

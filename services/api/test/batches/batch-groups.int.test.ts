@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { BATCH_GROUP_JOB, batchGroupJobId, batchItemJobId, createLogger, parseBatchGroupJobId, type BatchGroupData, type BatchView, type JobPayload } from "@llmq/shared";
+import { BATCH_GROUP_JOB, batchGroupJobId, closeQuietly, createWorkerConnection, batchItemJobId, createLogger, parseBatchGroupJobId, type BatchGroupData, type BatchView, type JobPayload } from "@llmq/shared";
 // Tests only: the API never imports the worker.
 import { BatchFeeder } from "../../../worker/src/batches/feeder.js";
 import { mixedItem, startBatchHarness, type BatchHarness } from "./harness.js";
@@ -147,14 +147,13 @@ describe("batch jobs of several items", () => {
     expect(job).toBeDefined();
     // As BullMQ fails a job that stalled too often: moved to failed, no processor code ran.
     const { Worker, UnrecoverableError } = await import("bullmq");
-    const { Redis } = await import("ioredis");
-    const connection = new Redis(h.stack.config.redis.url, { maxRetriesPerRequest: null });
+    const connection = createWorkerConnection(h.stack.config.redis);
     const rogue = new Worker("jobs-openai", async () => { throw new UnrecoverableError("job stalled more than allowable limit"); }, { connection, prefix: h.stack.keys.queuePrefix("openai"), autorun: false });
     rogue.on("error", () => undefined);
     void rogue.run();
     await until("the job to fail", async () => ((await queue.getJobCounts("failed")).failed ?? 0) >= 1 || undefined);
     await rogue.close();
-    await connection.quit();
+    await closeQuietly(connection);
 
     await h.addWorker({ BATCH_RECONCILE_INTERVAL_MS: "200", BATCH_JOB_ITEMS: "4" });
     const { final } = await h.waitFinal(id, 10_000);
