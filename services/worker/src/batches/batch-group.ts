@@ -139,7 +139,8 @@ function itemRun(deps: RunnerDeps, job: LlmqJob, token: string | undefined, sign
     attempt: 1 + (payload.batch_attempts ?? 0),
     maxAttempts: job.opts.attempts ?? 1,
     started,
-    firstStart: job.processedOn ?? started,
+    // Its own start, not the job's: the items before it in the job ran in between.
+    firstStart: started,
   };
 }
 
