@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { SchemaGuard, type BatchView, type StructuredResult } from "@llmq/shared";
-import { USER_SCHEMA, assertCountsAddUp, mixedItem, startBatchHarness, type BatchHarness } from "./harness.js";
+import { USER_SCHEMA, assertCountsAddUp, mixedItem, startBatchHarness, until, type BatchHarness } from "./harness.js";
 
 let h: BatchHarness | undefined;
 let child: ChildProcess | undefined;
@@ -24,16 +24,6 @@ const WORKER_MAIN = fileURLToPath(new URL("../../../worker/dist/main.js", import
 function expectEachOnce(lines: { custom_id: string }[], n: number): void {
   expect(lines).toHaveLength(n);
   expect(new Set(lines.map((l) => l.custom_id)).size).toBe(n);
-}
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe("batch counts under concurrency, faults, cancellation and a dead worker", () => {

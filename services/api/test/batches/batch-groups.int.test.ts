@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { BATCH_GROUP_JOB, batchGroupJobId, closeQuietly, createWorkerConnection, batchItemJobId, createLogger, parseBatchGroupJobId, type BatchGroupData, type BatchView, type JobPayload } from "@llmq/shared";
 // Tests only: the API never imports the worker.
 import { BatchFeeder } from "../../../worker/src/batches/feeder.js";
-import { mixedItem, startBatchHarness, type BatchHarness } from "./harness.js";
+import { mixedItem, startBatchHarness, until, type BatchHarness } from "./harness.js";
 
 /**
  * Batch jobs of several items (worker batches/batch-group.ts): the feeder groups consecutive items into one BullMQ
@@ -22,16 +22,6 @@ function feederFor(harness: BatchHarness): BatchFeeder {
   const feeder = new BatchFeeder({ config: harness.stack.config, keys: harness.stack.keys, redis: harness.stack.redis, logger: createLogger({ service: "worker", level: "silent" }), providers: ["openai"] });
   extra.push({ close: () => feeder.close() });
   return feeder;
-}
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe("batch jobs of several items", () => {

@@ -121,3 +121,14 @@ export function mixedItem(i: number, extra = ""): { custom_id: string; type: str
       };
   }
 }
+
+/** Polls `check` every 20 ms until it returns something other than undefined; throws after `timeoutMs`. */
+export async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
