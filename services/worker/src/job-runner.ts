@@ -230,8 +230,9 @@ function runProcessor<T extends JobType>(type: T, ctx: ProcessorContext<T>): Pro
 
 function finalizeOptions(run: JobRun, cacheKey: string | undefined): FinalizeOptions {
   const { config } = run.deps;
-  // A job on its first start has never written a job-state hash (job-state.ts): nothing to delete.
-  return { resultTtlS: config.jobs.resultTtlS, cacheTtlS: config.api.cacheTtlS, cacheKey, clearJobState: run.job.attemptsStarted > 1 };
+  // A job on its first start has never written a job-state hash (job-state.ts): nothing to delete. A batch item
+  // moved out of a batch job of several items wrote one there (its setback), under its own id.
+  return { resultTtlS: config.jobs.resultTtlS, cacheTtlS: config.api.cacheTtlS, cacheKey, clearJobState: run.job.attemptsStarted > 1 || run.payload.batch_attempts !== undefined };
 }
 
 const NEVER = new AbortController().signal;
