@@ -13,6 +13,12 @@ export function backoffDelay(attemptsMade: number, baseMs: number, random: () =>
   return Math.round(exp / 2 + random() * (exp / 2));
 }
 
+/** The delay before attempt `attemptsMade + 1`: backoffDelay, with a provider's Retry-After (capped) as a floor. */
+export function retryDelay(attemptsMade: number, baseMs: number, retryAfterMs: number | undefined): number {
+  const floor = retryAfterMs === undefined ? 0 : Math.min(retryAfterMs, MAX_BACKOFF_MS);
+  return Math.max(backoffDelay(attemptsMade, baseMs), floor);
+}
+
 /** An error that asks for a retry, optionally not before `retryAfterMs`. */
 export class RetryableError extends Error {
   constructor(
@@ -32,8 +38,6 @@ export function createBackoffStrategy(defaultBaseMs: number) {
   return (attemptsMade: number, type?: string, err?: Error, job?: BackoffJob): number => {
     const backoff = job?.opts.backoff;
     const base = typeof backoff === "object" && backoff.type === (type ?? BACKOFF_TYPE) && backoff.delay !== undefined ? backoff.delay : defaultBaseMs;
-    const delay = backoffDelay(attemptsMade, base);
-    const floor = err instanceof RetryableError && err.retryAfterMs !== undefined ? Math.min(err.retryAfterMs, MAX_BACKOFF_MS) : 0;
-    return Math.max(delay, floor);
+    return retryDelay(attemptsMade, base, err instanceof RetryableError ? err.retryAfterMs : undefined);
   };
 }

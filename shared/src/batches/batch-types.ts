@@ -66,10 +66,16 @@ export const BATCH_JOB_PRIORITY = 10;
  */
 export const BATCH_GROUP_JOB = "batch-items";
 
+/** One item of a batch job: its index in the batch and its payload. */
+export interface BatchGroupItem {
+  index: number;
+  payload: JobPayload;
+}
+
 /** A batch job of several items: consecutive items of one batch, one provider and one round, run in this order. */
 export interface BatchGroupData {
   batch_id: string;
-  items: { index: number; payload: JobPayload }[];
+  items: BatchGroupItem[];
 }
 
 /** The line of a finished item, built in one place for the worker (completed, failed) and the scripts (cancelled). */

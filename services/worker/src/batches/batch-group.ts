@@ -1,6 +1,6 @@
 import { Queue } from "bullmq";
 import { batchItemJobId, type BatchGroupData, type JobPayload, type RedisConnection } from "@llmq/shared";
-import { backoffDelay, MAX_BACKOFF_MS } from "../backoff.js";
+import { retryDelay } from "../backoff.js";
 import type { GroupHooks, JobReturn, JobRun, LlmqJob, RunnerDeps } from "../job-run.js";
 import type { BatchItemStarts, StartGate } from "./batch-item.js";
 
@@ -147,7 +147,7 @@ function itemRun(deps: RunnerDeps, job: LlmqJob, token: string | undefined, sign
 /** The item as a job of its own (the id a one-item batch job has), delayed by the backoff of its next attempt. */
 async function retryAlone(queue: Queue, run: JobRun, retryAfterMs: number | undefined): Promise<void> {
   const { job, payload, attempt } = run;
-  const delay = Math.max(backoffDelay(attempt, run.deps.config.jobs.backoffMs), Math.min(retryAfterMs ?? 0, MAX_BACKOFF_MS));
+  const delay = retryDelay(attempt, run.deps.config.jobs.backoffMs, retryAfterMs);
   const { attempts, backoff, priority, removeOnComplete, removeOnFail } = job.opts;
   await queue.add(payload.type, { ...payload, batch_attempts: attempt }, { attempts, backoff, priority, removeOnComplete, removeOnFail, jobId: run.id, delay });
 }

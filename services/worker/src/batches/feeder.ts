@@ -18,6 +18,7 @@ import {
   defaultJobOptions,
   feedLockKey,
   type BatchGroupData,
+  type BatchGroupItem,
   type Config,
   type JobPayload,
   type JobType,
@@ -80,18 +81,18 @@ type FeedJob = { name: JobType | typeof BATCH_GROUP_JOB; data: JobPayload | Batc
  * of one item is the item's own job (named after its type, id batchItemJobId), as every batch job was before
  * batch jobs held several items; a longer run is a BATCH_GROUP_JOB (id batchGroupJobId).
  */
-export function groupJobs(batchId: string, items: readonly { index: number; payload: JobPayload }[], size: number, opts: Record<string, unknown>): FeedJob[] {
+export function groupJobs(batchId: string, items: readonly BatchGroupItem[], size: number, opts: Record<string, unknown>): FeedJob[] {
   const jobs: FeedJob[] = [];
   for (let i = 0; i < items.length; ) {
     const round = items[i]?.payload.batch_round ?? 0;
     let end = i + 1;
     while (end < items.length && end - i < size && (items[end]?.payload.batch_round ?? 0) === round) end++;
     const run = items.slice(i, end);
-    const first = run[0] as { index: number; payload: JobPayload };
+    const first = run[0] as BatchGroupItem;
     if (run.length === 1) {
       jobs.push({ name: first.payload.type, data: first.payload, opts: { ...opts, jobId: batchItemJobId(batchId, first.index, round) } });
     } else {
-      const last = run.at(-1) as { index: number };
+      const last = run.at(-1) as BatchGroupItem;
       jobs.push({ name: BATCH_GROUP_JOB, data: { batch_id: batchId, items: run }, opts: { ...opts, jobId: batchGroupJobId(batchId, first.index, last.index, round) } });
     }
     i = end;
@@ -336,7 +337,7 @@ export class BatchFeeder {
   }
 
   private async jobsOf(batchId: string, entries: string[], priority: number): Promise<FeedJob[]> {
-    const items: { index: number; payload: JobPayload }[] = [];
+    const items: BatchGroupItem[] = [];
     for (const entry of entries) {
       try {
         const { index, payload } = decodeBatchEntry(entry);
