@@ -43,6 +43,7 @@ export default defineConfig({
           name: "cluster",
           include: [
             "services/api/test/jobs.int.test.ts",
+            "services/api/test/sync-groups.int.test.ts",
             "services/api/test/batches/batches.int.test.ts",
             "services/api/test/batches/batch-retry.int.test.ts",
             "services/api/test/batches/batch-steps.int.test.ts",

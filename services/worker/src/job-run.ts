@@ -55,14 +55,27 @@ export interface JobRun {
   started: number;
   /** When the job's first attempt started (BullMQ's processedOn moves with every attempt). */
   firstStart: number;
-  /** Set for an item of a batch job of several items (batches/batch-group.ts); `job` is then that batch job. */
+  /**
+   * Set for an item of a batch job of several items (batches/batch-group.ts) or a request of a sync job of
+   * several requests (sync-group.ts); `job` is then that shared job.
+   */
   group?: GroupHooks;
 }
 
-/** What an item of a batch job of several items does where a job of its own would throw to BullMQ. */
+/**
+ * What an item of a batch job of several items, or a request of a sync job of several requests, does where a
+ * job of its own would throw to BullMQ.
+ */
 export interface GroupHooks {
   /** A retryable failure: the item goes on in a job of its own, after the backoff its next attempt would get. */
   retryAlone(run: JobRun, retryAfterMs: number | undefined): Promise<void>;
+  /**
+   * A wait for capacity or a provider's 429: the request goes on in a job of its own after `waitMs`, no attempt
+   * spent (sync jobs, whose requests run side by side; a batch job's wait concerns its one slot instead).
+   */
+  waitAlone?(run: JobRun, waitMs: number): Promise<void>;
+  /** Shutdown: the request stops here and its job is handed back once all of its requests have (sync jobs). */
+  handBack?(run: JobRun, delayMs: number): never;
 }
 
 export function newRun(deps: RunnerDeps, job: LlmqJob, token: string | undefined, signal: AbortSignal | undefined): JobRun {

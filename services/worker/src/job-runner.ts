@@ -1,5 +1,5 @@
 import { DelayedError, UnrecoverableError, Worker } from "bullmq";
-import { AppError, BATCH_GROUP_JOB, STREAM_TTL_S, type ErrorCode, type FinalJobRecord, type JobResult, type JobType } from "@llmq/shared";
+import { AppError, BATCH_GROUP_JOB, STREAM_TTL_S, SYNC_GROUP_JOB, type ErrorCode, type FinalJobRecord, type JobResult, type JobType } from "@llmq/shared";
 import { RetryableError } from "./backoff.js";
 import { BatchItemStarts, batchRetryEntry, type StartGate } from "./batches/batch-item.js";
 import { GroupRunState, runBatchGroup, type GroupItemRunner } from "./batches/batch-group.js";
@@ -11,6 +11,7 @@ import type { Processor, ProcessorContext, ProcessorOutput } from "./processors/
 import { CapacityWaitError, DEFAULT_BLOCK_MS } from "./capacity/capacity-gate.js";
 import { classifyFailure } from "./providers/classify.js";
 import { StreamSink } from "./streaming/stream-sink.js";
+import { runSyncGroup } from "./sync-group.js";
 
 /**
  * The BullMQ processor for one provider queue. Invariants:
@@ -40,6 +41,8 @@ export function createJobProcessor(deps: RunnerDeps): (job: LlmqJob, token?: str
   return async (job, token, signal) => {
     // A batch job of several items runs them one after another, each as the job of its own it would otherwise be.
     if (job.name === BATCH_GROUP_JOB) return runBatchGroup(deps, job, token, signal, items, groups);
+    // A sync job of several requests runs them side by side, each as the job of its own it would otherwise be.
+    if (job.name === SYNC_GROUP_JOB) return runSyncGroup(deps, job, token, signal, { attempt }, groups);
     const run = newRun(deps, job, token, signal);
     // BullMQ can still hand out a job while its close() interrupts a blocking fetch; give it back.
     if (deps.isClosing()) return handBack(run, 0, "job handed back: worker is shutting down");
@@ -155,8 +158,15 @@ async function fail(run: JobRun, err: unknown): Promise<JobReturn> {
  * and could be overtaken again and again). A model blocked by a provider's 429 (`blocked`) for longer than
  * that delays only this job instead, so the provider's other models are not held up by this one.
  */
-async function waitAgain(run: JobRun, waitMs: number, outcome: "capacity_wait" | "rate_limited", message: string, fields: Record<string, unknown>, code: ErrorCode | undefined, blocked: boolean): Promise<never> {
+async function waitAgain(run: JobRun, waitMs: number, outcome: "capacity_wait" | "rate_limited", message: string, fields: Record<string, unknown>, code: ErrorCode | undefined, blocked: boolean): Promise<JobReturn> {
   report(run, outcome, message, fields, code);
+  if (run.group?.waitAlone !== undefined) {
+    // A request of a sync job of several requests waits in a job of its own (sync-group.ts); pacing still
+    // pauses the provider's queue for every worker, as it would for a job of its own.
+    if (waitMs > 0 && !(blocked && waitMs > QUEUE_PAUSE_MAX_MS)) await run.deps.rateLimit(Math.min(waitMs, QUEUE_PAUSE_MAX_MS));
+    await run.group.waitAlone(run, waitMs);
+    return { stored: true };
+  }
   if (blocked && waitMs > QUEUE_PAUSE_MAX_MS && run.token !== undefined) {
     await run.job.moveToDelayed(Date.now() + waitMs, run.token);
     throw new DelayedError();
@@ -186,6 +196,7 @@ export function keepPlaceScore(priority: number, addedAt: number): number {
 
 /** Back to the queue without spending an attempt. */
 async function handBack(run: JobRun, delayMs: number, message: string): Promise<never> {
+  if (run.group?.handBack !== undefined) return run.group.handBack(run, delayMs);
   if (run.token !== undefined) await run.job.moveToDelayed(Date.now() + delayMs, run.token);
   report(run, "requeued", message);
   throw new DelayedError();

@@ -9,6 +9,7 @@ import {
   ModelRegistry,
   PROVIDERS,
   QUEUE_NAMES,
+  SYNC_GROUP_JOB,
   SchemaGuard,
   type Config,
   type Logger,
@@ -23,6 +24,7 @@ import { noopMetrics, type WorkerMetrics } from "./metrics.js";
 import { createProviderAdapter } from "./providers/registry.js";
 import type { ProviderAdapter } from "./providers/types.js";
 import { StructuredPlans } from "./structured/structured-plan.js";
+import { failLostSyncGroup } from "./sync-group.js";
 
 /**
  * One BullMQ Worker per provider queue, so one provider's rate limit or outage never stalls another's jobs,
@@ -228,6 +230,13 @@ function createProviderWorker(provider: ProviderName, deps: ProviderWorkerDeps):
   });
   worker.on("error", (err) => log.error({ err: err.message }, "worker error"));
   worker.on("failed", (job, err) => {
+    // A sync job of several requests BullMQ failed outside the runner: its requests get records of their own.
+    if (job?.name === SYNC_GROUP_JOB && job.finishedOn) {
+      failLostSyncGroup({ redis: deps.commands, keys, config }, job, err.message.slice(0, 500))
+        .then((stored) => stored > 0 && log.warn({ job_id: job.id, requests: stored }, "sync job failed outside the runner; its requests stored as failed"))
+        .catch((e: unknown) => log.error({ job_id: job.id, err: (e as Error).message }, "could not store the requests of a lost sync job"));
+      return;
+    }
     // A batch item BullMQ failed before the runner stored it still has to count, or its batch never ends; so do
     // the items of a batch job of several items that were not final yet.
     if (job?.data.batch_id === undefined || !job.finishedOn) return;

@@ -61,6 +61,12 @@ export interface Config {
     idempotencyTtlS: number;
     maxMessages: number;
     shutdownGraceMs: number;
+    /**
+     * Sync requests per BullMQ job (1 = a job per request). While an add to a provider's queue is on its way to
+     * Redis, the sync requests that arrive meanwhile are added together as one job when it returns, whose
+     * requests a worker runs side by side (jobs/sync-groups.ts). A request at rest is added alone at once.
+     */
+    syncJobRequests: number;
   };
   schema: { maxBytes: number; maxDepth: number; maxNodes: number; cacheSize: number; compileBudgetMs: number };
   jobs: {
@@ -262,6 +268,7 @@ export function parseConfig(env: Env): Config {
       idempotencyTtlS: r.int("IDEMPOTENCY_TTL_S", 86_400, 1),
       maxMessages: r.int("MAX_MESSAGES", 1000, 1),
       shutdownGraceMs: r.int("API_SHUTDOWN_GRACE_MS", 10_000, 0),
+      syncJobRequests: r.int("SYNC_JOB_REQUESTS", 16, 1, 64),
     },
     schema: {
       maxBytes: sizeBytes(r, "SCHEMA_MAX_BYTES", 64 * 1024),

@@ -6,3 +6,4 @@ export * from "./keys.js";
 export * from "./job-options.js";
 export * from "./request-schemas.js";
 export * from "./compat-schemas.js";
+export * from "./sync-group.js";

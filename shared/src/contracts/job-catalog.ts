@@ -35,7 +35,8 @@ export interface JobEnvelope {
   batch_round?: number;
   /**
    * Attempts a batch item already had in a batch job of several items (batches/batch-group.ts in the worker),
-   * when a retryable failure moved it to a job of its own: its attempts go on counting from there.
+   * or a request in a sync job of several requests (contracts/sync-group.ts), when it moved to a job of its
+   * own (a retryable failure, a wait for capacity): its attempts go on counting from there.
    */
   batch_attempts?: number;
   /**

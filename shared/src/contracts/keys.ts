@@ -45,6 +45,12 @@ export interface Keys {
   compatBatch(batchId: string): string;
   /** An owner's /v1 batches of one dialect (sorted set, score: created_at ms), for listing. */
   ownerCompatBatches(owner: string, dialect: string): string;
+  /**
+   * Hash: the id of each request of a sync job of several requests (contracts/sync-group.ts) → `<provider>
+   * <job id>`, so GET and DELETE /jobs/{id} find a request while its shared job waits or runs. Written by the API
+   * with the add, its fields deleted by the worker once the job's requests are done.
+   */
+  syncGrouped(): string;
   /** Any other llmq-owned key: `${prefix}:${name}`. */
   custom(name: string): string;
 }
@@ -69,6 +75,7 @@ export function createKeys(prefix: string): Keys {
     ownerFiles: (owner) => `${p}:files:${owner}`,
     compatBatch: (id) => `${p}:compat-batch:${id}`,
     ownerCompatBatches: (owner, dialect) => `${p}:compat-batches:${dialect}:${owner}`,
+    syncGrouped: () => `${p}:sync-grouped`,
     custom: (name) => `${p}:${name}`,
   };
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { RedisConnection } from "@llmq/shared";
-import { AppError, PROVIDERS, hashJson, sha256Hex, type Config, type FinalJobRecord, type JobPayload, type JobType } from "@llmq/shared";
+import { AppError, PROVIDERS, createKeys, hashJson, parseSyncGroupRef, sha256Hex, type Config, type FinalJobRecord, type JobPayload, type JobType, type ProviderName, type SyncGroupData } from "@llmq/shared";
 import type { Job } from "bullmq";
 import { queueUnavailable } from "../http/errors.js";
 import type { ApiMetrics } from "../metrics/api-metrics.js";
@@ -9,6 +9,7 @@ import type { JobRequestPlanner, PlannedJob } from "./job-request.js";
 import type { JobStore } from "./job-store.js";
 import { queuedView, viewFromQueue, viewFromRecord, type JobView } from "./job-view.js";
 import type { PendingWait, ResultWaiter } from "./result-waiter.js";
+import { SyncGroups } from "./sync-groups.js";
 
 /**
  * The job routes' decisions, without req/res. The hot path of a sync request is: plan (CPU only), then only
@@ -34,7 +35,8 @@ export interface SubmitOptions {
   onEnqueued?: (jobId: string) => void;
 }
 
-type Found = { record: FinalJobRecord } | { view: JobView; job: QueuedJob };
+/** `member`: the job is a request of a sync job of several requests (`job`, shared), whose payload is this. */
+type Found = { record: FinalJobRecord } | { view: JobView; job: QueuedJob; member?: JobPayload };
 type QueuedJob = NonNullable<Awaited<ReturnType<JobQueue["getJob"]>>>;
 /** An Idempotency-Key this request holds: given back if its job cannot be enqueued. */
 type Claim = { keyHash: string; value: string };
@@ -45,6 +47,9 @@ export interface BatchItemViews {
 }
 
 export class JobService {
+  private readonly groups: SyncGroups;
+  private readonly groupIndex: string;
+
   constructor(
     private readonly config: Config,
     private readonly redis: RedisConnection,
@@ -54,7 +59,11 @@ export class JobService {
     private readonly planner: JobRequestPlanner,
     private readonly metrics: ApiMetrics,
     private readonly batchItems?: BatchItemViews,
-  ) {}
+  ) {
+    const keys = createKeys(config.redis.prefix);
+    this.groupIndex = keys.syncGrouped();
+    this.groups = new SyncGroups(queues, redis, keys, config.api.syncJobRequests);
+  }
 
   async submit(type: JobType, body: unknown, opts: SubmitOptions): Promise<JobAnswer> {
     const now = Date.now();
@@ -80,7 +89,10 @@ export class JobService {
 
     const pending = opts.waitMs > 0 ? this.waiter.wait(jobId, opts.waitMs) : undefined;
     try {
-      await this.queues[planned.model.provider].add(type, planned.payload, { jobId });
+      const payload = planned.payload;
+      // Sync, non-streaming requests may share a BullMQ job with others arriving together (sync-groups.ts).
+      if (pending !== undefined && !(payload.type === "chat" && payload.stream === true)) await this.groups.add(planned.model.provider, type, payload, jobId);
+      else await this.queues[planned.model.provider].add(type, payload, { jobId });
     } catch (err) {
       pending?.cancel();
       if (idem !== undefined) await this.store.releaseIdempotency(opts.owner, idem.keyHash, idem.value).catch(() => undefined);
@@ -141,6 +153,7 @@ export class JobService {
       throw notCancellable(id, found.record.status);
     }
     if (found.view.status !== "queued") throw notCancellable(id, found.view.status);
+    if (found.member !== undefined) return this.cancelMember(id, owner, found.view);
     const job = found.job;
     // The mark first, then the record: a worker taking the job from here on finds the mark in the job it is
     // handed (its first start reads nothing else), and a later start finds the record too.
@@ -169,6 +182,24 @@ export class JobService {
     // A worker that took the job before the mark holds its lock: remove() fails and that run goes on, but its
     // final write (NX) loses to the cancelled record.
     await job.remove().catch(() => undefined);
+    return viewFromRecord(record);
+  }
+
+  /**
+   * A queued request of a sync job of several requests: its record alone (NX), then its entry in
+   * keys.syncGrouped() deleted. The shared job stays: the worker that takes it reads the entries first and runs
+   * no request that has none and has a record (sync-group.ts). A worker that took the job in between runs it,
+   * and then, as for a job of its own, its final write (NX) loses to this record.
+   */
+  private async cancelMember(id: string, owner: string, view: JobView): Promise<JobView> {
+    const cancelledAt = Date.now();
+    const record: FinalJobRecord = { id, type: view.type, owner, status: "cancelled", attempts: view.attempts, created_at: view.created_at, finished_at: cancelledAt };
+    if (!(await this.store.writeCancelled(record, this.config.jobs.resultTtlS))) {
+      const final = await this.store.record(id);
+      if (final?.status === "cancelled") return viewFromRecord(final);
+      throw notCancellable(id, final?.status ?? "active");
+    }
+    await this.redis.hdel(this.groupIndex, id).catch(() => undefined);
     return viewFromRecord(record);
   }
 
@@ -213,9 +244,11 @@ export class JobService {
    */
   private async find(id: string, owner: string): Promise<Found | undefined> {
     if (!JOB_ID.test(id)) return undefined;
-    const [record, ...jobs] = await Promise.all([this.store.record(id), ...PROVIDERS.map((p) => this.queues[p].getJob(id))]);
+    const [record, grouped, ...jobs] = await Promise.all([this.store.record(id), this.redis.hget(this.groupIndex, id), ...PROVIDERS.map((p) => this.queues[p].getJob(id))]);
     if (record !== undefined) return record.owner === owner ? { record } : undefined;
     const job = jobs.find((j) => j !== undefined);
+    // A request of a sync job of several requests, unless it went on in a job of its own (found above).
+    if (job === undefined && grouped !== null) return this.findMember(id, owner, grouped);
     if (job === undefined || job.data.owner !== owner) return undefined;
     const state = await job.getState();
     if (state === "completed" || state === "failed") {
@@ -224,6 +257,24 @@ export class JobService {
       if (late !== undefined) return { record: late };
     }
     return state === "unknown" ? undefined : { view: viewFromQueue(job, state), job };
+  }
+
+  private async findMember(id: string, owner: string, ref: string): Promise<Found | undefined> {
+    const parsed = parseSyncGroupRef(ref);
+    if (parsed === undefined || !(PROVIDERS as readonly string[]).includes(parsed.provider)) return undefined;
+    const job = await this.queues[parsed.provider as ProviderName].getJob(parsed.groupId);
+    const member = job === undefined ? undefined : (job.data as unknown as SyncGroupData).members?.find((m) => m.id === id);
+    if (job === undefined || member === undefined || member.payload.owner !== owner) return undefined;
+    const state = await job.getState();
+    if (state === "completed" || state === "failed") {
+      // Its requests' records are written before the shared job finishes: read it again.
+      const late = await this.store.record(id);
+      if (late !== undefined) return { record: late };
+    }
+    if (state === "unknown") return undefined;
+    const shared = viewFromQueue(job, state);
+    const view: JobView = { ...shared, id, type: member.payload.type, created_at: member.payload.created_at };
+    return { view, job, member: member.payload };
   }
 
   /** Fails fast (no round trip) when the queue connection, or for a sync wait the result subscription, is down. */

@@ -1,0 +1,116 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { SYNC_GROUP_ID_PREFIX, SYNC_GROUP_JOB, createLogger, type SyncGroupData } from "@llmq/shared";
+import { createWorkerService, type WorkerService } from "../../worker/src/index.js";
+import { eventually, startStack, unique, type Reply, type Stack } from "./helpers.js";
+
+/**
+ * Sync jobs of several requests (jobs/sync-groups.ts, the worker's sync-group.ts): sync requests that reach the
+ * API while an add to their provider's queue is on its way share one BullMQ job, and each still answers, polls,
+ * cancels, retries and waits as a job of its own.
+ */
+let s: Stack | undefined;
+let extraWorker: WorkerService | undefined;
+afterEach(async () => {
+  await extraWorker?.close();
+  extraWorker = undefined;
+  await s?.close();
+  s = undefined;
+});
+
+const GPT = "gpt-4o-mini";
+
+function send(stack: Stack, prompt: string, wait = 10): Promise<Reply> {
+  return stack.request(`/api/v1/unstructured?wait=${wait}`, { body: { model: GPT, prompt, max_tokens: 20 } });
+}
+
+/** Every sync job of several requests the openai queue holds in these states. */
+async function groupJobs(stack: Stack, states: ("completed" | "waiting" | "active" | "failed")[]): Promise<{ id: string; members: string[] }[]> {
+  const jobs = await stack.queue("openai").getJobs(states);
+  return jobs.filter((j) => j.name === SYNC_GROUP_JOB).map((j) => ({ id: String(j.id), members: (j.data as SyncGroupData).members.map((m) => m.id) }));
+}
+
+describe("sync requests arriving together", () => {
+  it("share BullMQ jobs, and each answers as a job of its own: retried, paced and failed alone, one provider call per attempt", async () => {
+    s = await startStack("sync-groups", { env: { JOB_BACKOFF_MS: "50" } });
+    const plain = Array.from({ length: 24 }, (_, i) => unique(`plain ${i}`));
+    const retried = [0, 1, 2].map((i) => unique(`[[sim:500x1]] retried ${i}`));
+    const paced = [0, 1].map((i) => unique(`[[sim:429@200ms]] paced ${i}`));
+    const refused = [0, 1].map((i) => unique(`[[sim:400]] refused ${i}`));
+    const all = [...plain, ...retried, ...paced, ...refused];
+    const replies = await Promise.all(all.map((p) => send(s!, p)));
+
+    const byPrompt = new Map(all.map((p, i) => [p, replies[i] as Reply]));
+    for (const p of plain) {
+      const r = byPrompt.get(p) as Reply;
+      expect(r.status).toBe(200);
+      expect(r.body).toMatchObject({ type: "unstructured", attempts: 1 });
+      expect(typeof r.body.output).toBe("string");
+    }
+    for (const p of retried) expect([byPrompt.get(p)?.status, byPrompt.get(p)?.body.attempts]).toEqual([200, 2]);
+    for (const p of paced) expect([byPrompt.get(p)?.status, byPrompt.get(p)?.body.attempts]).toEqual([200, 1]);
+    for (const p of refused) {
+      expect(byPrompt.get(p)?.status).toBe(502);
+      expect(byPrompt.get(p)?.body.error.code).toBe("PROVIDER_ERROR");
+    }
+    // Every request has its own id and its own record, which polling returns.
+    const ids = replies.map((r) => (r.body.id ?? r.body.error?.details?.job_id) as string);
+    expect(new Set(ids).size).toBe(all.length);
+    for (const id of ids) expect((await s.record(id))?.id).toBe(id);
+
+    // Some shared a job, and no request ran in two.
+    const groups = await groupJobs(s, ["completed"]);
+    expect(groups.length).toBeGreaterThan(0);
+    expect(groups.every((g) => g.id.startsWith(SYNC_GROUP_ID_PREFIX) && g.members.length >= 2)).toBe(true);
+    const grouped = groups.flatMap((g) => g.members);
+    expect(new Set(grouped).size).toBe(grouped.length);
+    // One provider call per attempt: the plain ones once, the retried twice, the paced once past their 429.
+    expect(await s.providerCalls()).toBe(plain.length + 2 * retried.length + 2 * paced.length + refused.length);
+    // The index of grouped requests is emptied as their jobs finish.
+    await eventually(async () => ((await s!.redis.hlen(s!.keys.syncGrouped())) === 0 ? true : undefined));
+  });
+
+  it("with SYNC_JOB_REQUESTS=1 every request is a job of its own", async () => {
+    s = await startStack("sync-groups-off", { env: { SYNC_JOB_REQUESTS: "1" } });
+    const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => send(s!, unique(`alone ${i}`))));
+    expect(replies.every((r) => r.status === 200)).toBe(true);
+    expect(await groupJobs(s, ["completed"])).toEqual([]);
+    const own = await s.queue("openai").getJobs(["completed"]);
+    expect(own.map((j) => String(j.id)).sort()).toEqual(replies.map((r) => r.body.id as string).sort());
+  });
+});
+
+describe("a request of a queued sync job", () => {
+  it("polls as queued under its own id and type, can be cancelled (its waiter answers 409), and the worker runs the others and not it", async () => {
+    s = await startStack("sync-groups-cancel", { worker: false });
+    const prompts = Array.from({ length: 8 }, (_, i) => unique(`queued ${i}`));
+    const pending = prompts.map((p) => send(s!, p, 20));
+    const group = await eventually(async () => (await groupJobs(s!, ["waiting"]))[0]);
+    const [victim, ...others] = group.members as [string, ...string[]];
+
+    const polled = await s.request(`/api/v1/jobs/${victim}`);
+    expect(polled.status).toBe(200);
+    expect(polled.body).toMatchObject({ id: victim, type: "unstructured", status: "queued", attempts: 0 });
+    // Another key cannot see it.
+    expect((await s.request(`/api/v1/jobs/${victim}`, { as: "bob" })).status).toBe(404);
+
+    const del = await s.request(`/api/v1/jobs/${victim}`, { method: "DELETE" });
+    expect(del.status).toBe(200);
+    expect(del.body).toMatchObject({ id: victim, status: "cancelled" });
+    expect(await s.redis.hget(s.keys.syncGrouped(), victim)).toBeNull();
+    expect(await s.redis.hget(s.keys.syncGrouped(), others[0])).not.toBeNull();
+
+    extraWorker = createWorkerService({ config: s.config, logger: createLogger({ service: "worker", level: "silent" }) });
+    await extraWorker.start();
+    const replies = await Promise.all(pending);
+    const cancelled = replies.filter((r) => r.status === 409);
+    expect(cancelled).toHaveLength(1);
+    expect(cancelled[0]?.body.error).toMatchObject({ code: "JOB_CANCELLED", details: { job_id: victim } });
+    expect(replies.filter((r) => r.status === 200)).toHaveLength(prompts.length - 1);
+    for (const id of others) expect((await s.record(id))?.status).toBe("completed");
+    expect((await s.record(victim))?.status).toBe("cancelled");
+    // The cancelled request never reached the provider.
+    expect(await s.providerCalls()).toBe(prompts.length - 1);
+    // Cancelling a request whose shared job already ran is refused like any finished job.
+    expect((await s.request(`/api/v1/jobs/${others[0]}`, { method: "DELETE" })).status).toBe(409);
+  });
+});
