@@ -69,6 +69,17 @@ describe("sync requests arriving together", () => {
     await eventually(async () => ((await s!.redis.hlen(s!.keys.syncGrouped())) === 0 ? true : undefined));
   });
 
+  it("never has more provider calls in flight than the provider's concurrency: a request waits for a call permit before its timeout starts", async () => {
+    // 2 calls at a time, 300 ms each, a 500 ms timeout: requests waiting behind the first calls inside the HTTP
+    // client would time out and be retried (attempts 2); waiting for a permit first, each makes one call.
+    s = await startStack("sync-groups-permits", { env: { WORKER_CONCURRENCY: "2", PROVIDER_TIMEOUT_MS: "500" }, sim: { latencyMs: 300 } });
+    const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => send(s!, unique(`permit ${i}`))));
+    for (const r of replies) expect([r.status, r.body.attempts], r.text).toEqual([200, 1]);
+    // Some requests shared a job (more than the two calls it may make at once, counting jobs of their own).
+    expect((await groupJobs(s, ["completed"])).length).toBeGreaterThan(0);
+    expect(await s.providerCalls()).toBe(10);
+  });
+
   it("with SYNC_JOB_REQUESTS=1 every request is a job of its own", async () => {
     s = await startStack("sync-groups-off", { env: { SYNC_JOB_REQUESTS: "1" } });
     const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => send(s!, unique(`alone ${i}`))));
@@ -85,7 +96,8 @@ describe("a request of a queued sync job", () => {
     const prompts = Array.from({ length: 8 }, (_, i) => unique(`queued ${i}`));
     const pending = prompts.map((p) => send(s!, p, 20));
     const group = await eventually(async () => (await groupJobs(s!, ["waiting"]))[0]);
-    const [victim, ...others] = group.members as [string, ...string[]];
+    const [victim, other, ...rest] = group.members as [string, string, ...string[]];
+    const others = [other, ...rest];
 
     const polled = await s.request(`/api/v1/jobs/${victim}`);
     expect(polled.status).toBe(200);
@@ -97,7 +109,7 @@ describe("a request of a queued sync job", () => {
     expect(del.status).toBe(200);
     expect(del.body).toMatchObject({ id: victim, status: "cancelled" });
     expect(await s.redis.hget(s.keys.syncGrouped(), victim)).toBeNull();
-    expect(await s.redis.hget(s.keys.syncGrouped(), others[0])).not.toBeNull();
+    expect(await s.redis.hget(s.keys.syncGrouped(), other)).not.toBeNull();
 
     extraWorker = createWorkerService({ config: s.config, logger: createLogger({ service: "worker", level: "silent" }) });
     await extraWorker.start();
@@ -111,6 +123,6 @@ describe("a request of a queued sync job", () => {
     // The cancelled request never reached the provider.
     expect(await s.providerCalls()).toBe(prompts.length - 1);
     // Cancelling a request whose shared job already ran is refused like any finished job.
-    expect((await s.request(`/api/v1/jobs/${others[0]}`, { method: "DELETE" })).status).toBe(409);
+    expect((await s.request(`/api/v1/jobs/${other}`, { method: "DELETE" })).status).toBe(409);
   });
 });

@@ -12,6 +12,7 @@ import { CapacityWaitError, DEFAULT_BLOCK_MS } from "./capacity/capacity-gate.js
 import { classifyFailure } from "./providers/classify.js";
 import { StreamSink } from "./streaming/stream-sink.js";
 import { runSyncGroup } from "./sync-group.js";
+import { CallPermits } from "./call-permits.js";
 
 /**
  * The BullMQ processor for one provider queue. Invariants:
@@ -36,13 +37,23 @@ export type { JobReturn, LlmqJob, RunnerDeps } from "./job-run.js";
 
 export function createJobProcessor(deps: RunnerDeps): (job: LlmqJob, token?: string, signal?: AbortSignal) => Promise<JobReturn> {
   const starts = deps.batchStarts ?? new BatchItemStarts(deps.redis, deps.keys, deps.config.jobs.resultTtlS);
-  const items: GroupItemRunner = { starts, attempt, skipped: batchItemSkipped, handBack, keepPlace };
+  const permits = new CallPermits(deps.config.providers[deps.adapter.name].concurrency);
+  const permitted = async (run: JobRun): Promise<JobReturn> => {
+    const wait = permits.take();
+    if (wait !== undefined) await wait;
+    try {
+      return await attempt(run);
+    } finally {
+      permits.release();
+    }
+  };
+  const items: GroupItemRunner = { starts, attempt: permitted, skipped: batchItemSkipped, handBack, keepPlace };
   const groups = new GroupRunState(deps.redis, deps.queueConnection ?? deps.redis);
   return async (job, token, signal) => {
     // A batch job of several items runs them one after another, each as the job of its own it would otherwise be.
     if (job.name === BATCH_GROUP_JOB) return runBatchGroup(deps, job, token, signal, items, groups);
     // A sync job of several requests runs them side by side, each as the job of its own it would otherwise be.
-    if (job.name === SYNC_GROUP_JOB) return runSyncGroup(deps, job, token, signal, { attempt }, groups);
+    if (job.name === SYNC_GROUP_JOB) return runSyncGroup(deps, job, token, signal, { attempt: permitted }, groups);
     const run = newRun(deps, job, token, signal);
     // BullMQ can still hand out a job while its close() interrupts a blocking fetch; give it back.
     if (deps.isClosing()) return handBack(run, 0, "job handed back: worker is shutting down");
@@ -57,7 +68,7 @@ export function createJobProcessor(deps: RunnerDeps): (job: LlmqJob, token?: str
       const existing = await deps.redis.get(deps.keys.result(run.id));
       if (existing !== null) return alreadyFinished(run, existing);
     }
-    return attempt(run);
+    return permitted(run);
   };
 }
 
