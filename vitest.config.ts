@@ -34,7 +34,7 @@ export default defineConfig({
         },
       },
       {
-        // The same suites on a private 3-master Redis Cluster (test/global-setup-cluster.ts): the core routes, the
+        // The same suites on a private 3-master Redis Cluster (test/global-setup-cluster.ts): the core routes and sync jobs of several requests, the
         // batches (a 1,000-item one among them) and their retry, the streamed /v1 chat and /v1 files and batches, the worker's jobs and the
         // capacity buckets, and the cluster's own tests (key spread, failover). Chosen, not everything: the rest
         // does not touch how keys are laid out.
@@ -51,6 +51,7 @@ export default defineConfig({
             "services/api/test/compat/openai-client.int.test.ts",
             "services/api/test/compat/openai-batches.int.test.ts",
             "services/worker/test/jobs.int.test.ts",
+            "services/worker/test/sync-group.int.test.ts",
             "services/worker/test/capacity.int.test.ts",
             "shared/test/capacity-scripts.int.test.ts",
             "shared/test/coalesce-writes.int.test.ts",
