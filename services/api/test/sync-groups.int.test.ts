@@ -23,6 +23,30 @@ function send(stack: Stack, prompt: string, wait = 10): Promise<Reply> {
   return stack.request(`/api/v1/unstructured?wait=${wait}`, { body: { model: GPT, prompt, max_tokens: 20 } });
 }
 
+/**
+ * Holds this API's adds to the openai queue (the real adds, only later) until release(): the first request's add
+ * is then on its way for as long as the test likes, and the requests after it gather behind it. Resolves once
+ * `n` sync requests wait in the API (each registers its wait just before its add).
+ */
+async function gatherBehindFirst(stack: Stack, n: number, send: () => Promise<Reply>[]): Promise<Promise<Reply>[]> {
+  const queue = stack.runtime.deps.queues.openai;
+  const add = queue.add.bind(queue);
+  let open: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  queue.add = (async (...args: Parameters<typeof add>) => {
+    await gate;
+    return add(...args);
+  }) as typeof queue.add;
+  const replies = send();
+  try {
+    await eventually(async () => (stack.runtime.deps.waiter.size >= n ? true : undefined));
+  } finally {
+    queue.add = add;
+    open();
+  }
+  return replies;
+}
+
 /** Every sync job of several requests the openai queue holds in these states. */
 async function groupJobs(stack: Stack, states: ("completed" | "waiting" | "active" | "failed")[]): Promise<{ id: string; members: string[] }[]> {
   const jobs = await stack.queue("openai").getJobs(states);
@@ -37,7 +61,7 @@ describe("sync requests arriving together", () => {
     const paced = [0, 1].map((i) => unique(`[[sim:429@200ms]] paced ${i}`));
     const refused = [0, 1].map((i) => unique(`[[sim:400]] refused ${i}`));
     const all = [...plain, ...retried, ...paced, ...refused];
-    const replies = await Promise.all(all.map((p) => send(s!, p)));
+    const replies = await Promise.all(await gatherBehindFirst(s, all.length, () => all.map((p) => send(s!, p))));
 
     const byPrompt = new Map(all.map((p, i) => [p, replies[i] as Reply]));
     for (const p of plain) {
@@ -57,12 +81,13 @@ describe("sync requests arriving together", () => {
     expect(new Set(ids).size).toBe(all.length);
     for (const id of ids) expect((await s.record(id))?.id).toBe(id);
 
-    // Some shared a job, and no request ran in two.
+    // The first went alone; the 30 that arrived while its add was on its way went as jobs of 16 and 14.
     const groups = await groupJobs(s, ["completed"]);
-    expect(groups.length).toBeGreaterThan(0);
-    expect(groups.every((g) => g.id.startsWith(SYNC_GROUP_ID_PREFIX) && g.members.length >= 2)).toBe(true);
+    expect(groups.map((g) => g.members.length).sort((a, b) => b - a)).toEqual([16, all.length - 17]);
+    expect(groups.every((g) => g.id.startsWith(SYNC_GROUP_ID_PREFIX))).toBe(true);
     const grouped = groups.flatMap((g) => g.members);
     expect(new Set(grouped).size).toBe(grouped.length);
+    expect(grouped.every((id) => ids.includes(id))).toBe(true);
     // One provider call per attempt: the plain ones once, the retried twice, the paced once past their 429.
     expect(await s.providerCalls()).toBe(plain.length + 2 * retried.length + 2 * paced.length + refused.length);
     // The index of grouped requests is emptied as their jobs finish.
@@ -70,13 +95,13 @@ describe("sync requests arriving together", () => {
   });
 
   it("never has more provider calls in flight than the provider's concurrency: a request waits for a call permit before its timeout starts", async () => {
-    // 2 calls at a time, 300 ms each, a 500 ms timeout: requests waiting behind the first calls inside the HTTP
+    // 2 calls at a time, 300 ms each, a 1 s timeout: requests waiting behind the first calls inside the HTTP
     // client would time out and be retried (attempts 2); waiting for a permit first, each makes one call.
-    s = await startStack("sync-groups-permits", { env: { WORKER_CONCURRENCY: "2", PROVIDER_TIMEOUT_MS: "500" }, sim: { latencyMs: 300 } });
-    const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => send(s!, unique(`permit ${i}`))));
+    s = await startStack("sync-groups-permits", { env: { WORKER_CONCURRENCY: "2", PROVIDER_TIMEOUT_MS: "1000" }, sim: { latencyMs: 300 } });
+    const replies = await Promise.all(await gatherBehindFirst(s, 10, () => Array.from({ length: 10 }, (_, i) => send(s!, unique(`permit ${i}`)))));
     for (const r of replies) expect([r.status, r.body.attempts], r.text).toEqual([200, 1]);
-    // Some requests shared a job (more than the two calls it may make at once, counting jobs of their own).
-    expect((await groupJobs(s, ["completed"])).length).toBeGreaterThan(0);
+    // Nine of them shared one job: nine calls side by side in one slot, beside the first request's own.
+    expect((await groupJobs(s, ["completed"])).map((g) => g.members.length)).toEqual([9]);
     expect(await s.providerCalls()).toBe(10);
   });
 
@@ -94,8 +119,9 @@ describe("a request of a queued sync job", () => {
   it("polls as queued under its own id and type, can be cancelled (its waiter answers 409), and the worker runs the others and not it", async () => {
     s = await startStack("sync-groups-cancel", { worker: false });
     const prompts = Array.from({ length: 8 }, (_, i) => unique(`queued ${i}`));
-    const pending = prompts.map((p) => send(s!, p, 20));
+    const pending = await gatherBehindFirst(s, prompts.length, () => prompts.map((p) => send(s!, p, 20)));
     const group = await eventually(async () => (await groupJobs(s!, ["waiting"]))[0]);
+    expect(group.members).toHaveLength(prompts.length - 1);
     const [victim, other, ...rest] = group.members as [string, string, ...string[]];
     const others = [other, ...rest];
 
