@@ -25,7 +25,10 @@ import { CallPermits } from "./call-permits.js";
  * - waiting for capacity or for a provider's 429 never spends an attempt nor holds a slot: the job goes back
  *   to the queue (pacing pauses the provider's queue for every worker and keeps the job's place; a model
  *   blocked by a 429 for longer delays only its jobs, so the provider's other models go on), and only
- *   RATE_LIMIT_MAX_WAIT_S in which its model answered nothing but 429s fails it.
+ *   RATE_LIMIT_MAX_WAIT_S in which its model answered nothing but 429s fails it;
+ * - provider calls in flight never exceed the provider's concurrency: every attempt takes a call permit first
+ *   (call-permits.ts), since a sync job of several requests (sync-group.ts) runs them side by side in one slot,
+ *   and there the job's requests retry and wait each in a job of its own instead of moving the shared job.
  */
 export const SHUTDOWN_REASON = "llmq:worker-shutdown";
 /** The queue's pause when a 429 carries no retry-after. */
@@ -207,7 +210,10 @@ export function keepPlaceScore(priority: number, addedAt: number): number {
 
 /** Back to the queue without spending an attempt. */
 async function handBack(run: JobRun, delayMs: number, message: string): Promise<never> {
-  if (run.group?.handBack !== undefined) return run.group.handBack(run, delayMs);
+  if (run.group?.handBack !== undefined) {
+    report(run, "requeued", message);
+    return run.group.handBack(run, delayMs);
+  }
   if (run.token !== undefined) await run.job.moveToDelayed(Date.now() + delayMs, run.token);
   report(run, "requeued", message);
   throw new DelayedError();
