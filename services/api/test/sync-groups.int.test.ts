@@ -28,12 +28,14 @@ function send(stack: Stack, prompt: string, wait = 10): Promise<Reply> {
  * is then on its way for as long as the test likes, and the requests after it gather behind it. Resolves once
  * `n` sync requests wait in the API (each registers its wait just before its add).
  */
-async function gatherBehindFirst(stack: Stack, n: number, send: () => Promise<Reply>[]): Promise<Promise<Reply>[]> {
+async function gatherBehindFirst(stack: Stack, n: number, send: () => Promise<Reply>[]): Promise<{ replies: Promise<Reply>[]; heldAdds: number }> {
   const queue = stack.runtime.deps.queues.openai;
   const add = queue.add.bind(queue);
   let open: () => void = () => undefined;
   const gate = new Promise<void>((resolve) => (open = resolve));
+  let heldAdds = 0;
   queue.add = (async (...args: Parameters<typeof add>) => {
+    heldAdds++;
     await gate;
     return add(...args);
   }) as typeof queue.add;
@@ -44,7 +46,7 @@ async function gatherBehindFirst(stack: Stack, n: number, send: () => Promise<Re
     queue.add = add;
     open();
   }
-  return replies;
+  return { replies, heldAdds };
 }
 
 /** Every sync job of several requests the openai queue holds in these states. */
@@ -61,7 +63,10 @@ describe("sync requests arriving together", () => {
     const paced = [0, 1].map((i) => unique(`[[sim:429@200ms]] paced ${i}`));
     const refused = [0, 1].map((i) => unique(`[[sim:400]] refused ${i}`));
     const all = [...plain, ...retried, ...paced, ...refused];
-    const replies = await Promise.all(await gatherBehindFirst(s, all.length, () => all.map((p) => send(s!, p))));
+    const gathered = await gatherBehindFirst(s, all.length, () => all.map((p) => send(s!, p)));
+    // While the first add was on its way, the first 16 behind it made a full job, which went at once.
+    expect(gathered.heldAdds).toBe(2);
+    const replies = await Promise.all(gathered.replies);
 
     const byPrompt = new Map(all.map((p, i) => [p, replies[i] as Reply]));
     for (const p of plain) {
@@ -98,7 +103,7 @@ describe("sync requests arriving together", () => {
     // 2 calls at a time, 300 ms each, a 1 s timeout: requests waiting behind the first calls inside the HTTP
     // client would time out and be retried (attempts 2); waiting for a permit first, each makes one call.
     s = await startStack("sync-groups-permits", { env: { WORKER_CONCURRENCY: "2", PROVIDER_TIMEOUT_MS: "1000" }, sim: { latencyMs: 300 } });
-    const replies = await Promise.all(await gatherBehindFirst(s, 10, () => Array.from({ length: 10 }, (_, i) => send(s!, unique(`permit ${i}`)))));
+    const replies = await Promise.all((await gatherBehindFirst(s, 10, () => Array.from({ length: 10 }, (_, i) => send(s!, unique(`permit ${i}`))))).replies);
     for (const r of replies) expect([r.status, r.body.attempts], r.text).toEqual([200, 1]);
     // Nine of them shared one job: nine calls side by side in one slot, beside the first request's own.
     expect((await groupJobs(s, ["completed"])).map((g) => g.members.length)).toEqual([9]);
@@ -119,7 +124,8 @@ describe("a request of a queued sync job", () => {
   it("polls as queued under its own id and type, can be cancelled (its waiter answers 409), and the worker runs the others and not it", async () => {
     s = await startStack("sync-groups-cancel", { worker: false });
     const prompts = Array.from({ length: 8 }, (_, i) => unique(`queued ${i}`));
-    const pending = await gatherBehindFirst(s, prompts.length, () => prompts.map((p) => send(s!, p, 20)));
+    const { replies: pending, heldAdds } = await gatherBehindFirst(s, prompts.length, () => prompts.map((p) => send(s!, p, 20)));
+    expect(heldAdds).toBe(1);
     const group = await eventually(async () => (await groupJobs(s!, ["waiting"]))[0]);
     expect(group.members).toHaveLength(prompts.length - 1);
     const [victim, other, ...rest] = group.members as [string, string, ...string[]];

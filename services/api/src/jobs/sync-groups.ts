@@ -10,7 +10,9 @@ import type { JobQueues } from "./job-queues.js";
  * - grouping never waits for company: a sync request to a provider whose queue has no add of this API on its
  *   way to Redis is added alone, at once, as before. Only while one is on its way do the sync requests to that
  *   provider gather; when it returns they go as one job (up to `api.syncJobRequests`; a lone one as a job of its
- *   own), so a request waits at most for the add ahead of it, which its own would have queued behind anyway;
+ *   own), so a request waits at most for the add ahead of it, which its own would have queued behind anyway. A
+ *   full job waits for nothing: it goes as soon as it is full, beside the add on its way, so a burst of
+ *   requests is not held one round trip per job;
  * - a request's add resolves once its shared job is in Redis, with its entry in keys.syncGrouped() written
  *   before it on the same connection (so GET and DELETE /jobs/{id} can find it as soon as a client can know its
  *   id); a failed add rejects every request of the job, so each answers as a failed add of its own would, and
@@ -54,7 +56,10 @@ export class SyncGroups {
     if (lane.inFlight < ADDS_IN_FLIGHT && lane.pending.length === 0) {
       return this.send(provider, lane, [], { type, payload, jobId });
     }
-    return new Promise<void>((resolve, reject) => lane.pending.push({ type, payload, jobId, resolve, reject }));
+    return new Promise<void>((resolve, reject) => {
+      lane.pending.push({ type, payload, jobId, resolve, reject });
+      if (lane.pending.length >= this.maxRequests) this.sendGroup(provider, lane, lane.pending.splice(0, this.maxRequests));
+    });
   }
 
   private send(provider: ProviderName, lane: ProviderLane, members: Pending[], alone?: Omit<Pending, "resolve" | "reject">): Promise<void> {
@@ -68,7 +73,10 @@ export class SyncGroups {
 
   private flush(provider: ProviderName, lane: ProviderLane): void {
     if (lane.pending.length === 0 || lane.inFlight >= ADDS_IN_FLIGHT) return;
-    const members = lane.pending.splice(0, this.maxRequests);
+    this.sendGroup(provider, lane, lane.pending.splice(0, this.maxRequests));
+  }
+
+  private sendGroup(provider: ProviderName, lane: ProviderLane, members: Pending[]): void {
     this.send(provider, lane, members).then(
       () => members.forEach((m) => m.resolve()),
       (err: unknown) => members.forEach((m) => m.reject(err)),
