@@ -13,18 +13,21 @@ import type { JobQueues } from "./job-queues.js";
  *   own), so a request waits at most for the add ahead of it, which its own would have queued behind anyway. A
  *   full job waits for nothing: it goes as soon as it is full, beside the add on its way, so a burst of
  *   requests is not held one round trip per job;
- * - a request's add resolves once its shared job is in Redis, with its entry in keys.syncGrouped() written
- *   before it on the same connection (so GET and DELETE /jobs/{id} can find it as soon as a client can know its
- *   id); a failed add rejects every request of the job, so each answers as a failed add of its own would, and
- *   their entries are taken back;
+ * - a request's add resolves once its shared job and its entry in keys.syncGrouped() are both in Redis (the
+ *   entry is sent first; on a single Redis, on the same connection, so it lands first), so GET and DELETE
+ *   /jobs/{id} find it as soon as a client can know its id; a failed add rejects every request of the job, so
+ *   each answers as a failed add of its own would, and their entries are taken back;
  * - each request keeps its own job id (a UUID); the shared job's id (SYNC_GROUP_ID_PREFIX) is never shown.
  * Only sync, non-streaming requests are grouped (JobService decides); async jobs stay one job each, since those
  * are the ones clients poll and cancel.
  */
-interface Pending {
+interface Enqueued {
   type: JobType;
   payload: JobPayload;
   jobId: string;
+}
+
+interface Pending extends Enqueued {
   resolve(): void;
   reject(err: unknown): void;
 }
@@ -53,19 +56,16 @@ export class SyncGroups {
     if (this.maxRequests <= 1) return this.queues[provider].add(type, payload, { jobId }).then(() => undefined);
     let lane = this.lanes.get(provider);
     if (lane === undefined) this.lanes.set(provider, (lane = { inFlight: 0, pending: [] }));
-    if (lane.inFlight < ADDS_IN_FLIGHT && lane.pending.length === 0) {
-      return this.send(provider, lane, [], { type, payload, jobId });
-    }
+    if (lane.inFlight < ADDS_IN_FLIGHT && lane.pending.length === 0) return this.send(provider, lane, [{ type, payload, jobId }]);
     return new Promise<void>((resolve, reject) => {
       lane.pending.push({ type, payload, jobId, resolve, reject });
       if (lane.pending.length >= this.maxRequests) this.sendGroup(provider, lane, lane.pending.splice(0, this.maxRequests));
     });
   }
 
-  private send(provider: ProviderName, lane: ProviderLane, members: Pending[], alone?: Omit<Pending, "resolve" | "reject">): Promise<void> {
+  private send(provider: ProviderName, lane: ProviderLane, requests: Enqueued[]): Promise<void> {
     lane.inFlight++;
-    const done = alone !== undefined ? this.queues[provider].add(alone.type, alone.payload, { jobId: alone.jobId }).then(() => undefined) : this.addGroup(provider, members);
-    return done.finally(() => {
+    return this.addJob(provider, requests).finally(() => {
       lane.inFlight--;
       this.flush(provider, lane);
     });
@@ -83,7 +83,8 @@ export class SyncGroups {
     );
   }
 
-  private async addGroup(provider: ProviderName, members: Pending[]): Promise<void> {
+  /** One request as a job of its own, several as a sync job of several requests. */
+  private async addJob(provider: ProviderName, members: Enqueued[]): Promise<void> {
     const queue = this.queues[provider];
     const [only] = members;
     if (members.length === 1 && only !== undefined) {
@@ -94,7 +95,7 @@ export class SyncGroups {
     const ref = syncGroupRef(provider, groupId);
     const fields: string[] = [];
     for (const m of members) fields.push(m.jobId, ref);
-    // Same connection, sent first: the entries are in Redis before the job a worker could take.
+    // Sent first: on a single Redis (one connection) the entries are in before the job a worker could take.
     const indexed = this.redis.hset(this.keys.syncGrouped(), ...fields);
     const data: SyncGroupData = { members: members.map((m) => ({ id: m.jobId, payload: m.payload })) };
     try {
