@@ -40,6 +40,18 @@ async function addGroup(harness: Harness, prompts: string[], indexed?: number[])
   return { groupId, ids: members.map((m) => m.id) };
 }
 
+/**
+ * A group of three whose first request finished (its record stored) and whose second went on in a job of its own
+ * (delayed well past the test), as an earlier run of the job would leave them; the third is left to run.
+ */
+async function addPartlyDoneGroup(harness: Harness): Promise<{ groupId: string; finished: string; moved: string; left: string }> {
+  const { groupId, ids } = await addGroup(harness, [unique("finished"), unique("moved"), unique("left")]);
+  const [finished, moved, left] = ids as [string, string, string];
+  await harness.redis.set(harness.keys.result(finished), JSON.stringify(record(finished, "completed")), "EX", 60);
+  await harness.queue("openai").add("unstructured", payload(unique("moved")), { jobId: moved, delay: 60_000 });
+  return { groupId, finished, moved, left };
+}
+
 function record(id: string, status: FinalJobRecord["status"]): FinalJobRecord {
   return { id, type: "unstructured", owner: "test-owner", status, attempts: status === "cancelled" ? 0 : 1, created_at: Date.now(), finished_at: Date.now() };
 }
@@ -75,11 +87,7 @@ describe("a sync job of several requests", () => {
 
   it("run again, sends no request that has a record or went on in a job of its own", async () => {
     h = await startHarness("sync-group-rerun", { providers: ["openai"], start: false });
-    const { groupId, ids } = await addGroup(h, [unique("finished"), unique("moved"), unique("left")]);
-    const [finished, moved, left] = ids as [string, string, string];
-    await h.redis.set(h.keys.result(finished), JSON.stringify(record(finished, "completed")), "EX", 60);
-    // The moved request's own job, delayed well past the test.
-    await h.queue("openai").add("unstructured", payload(unique("moved")), { jobId: moved, delay: 60_000 });
+    const { groupId, moved, left } = await addPartlyDoneGroup(h);
     // One start already counted, as BullMQ counts it when a stalled job is taken again.
     await h.redis.hincrby(`${h.keys.queuePrefix("openai")}:${QUEUE_NAMES.openai}:${groupId}`, "ats", 1);
     await h.service.start();
@@ -117,10 +125,7 @@ describe("a sync job of several requests", () => {
 
   it("failed by BullMQ outside the runner, gives each request without a record or a job of its own a failed record", async () => {
     h = await startHarness("sync-group-lost", { providers: ["openai"], start: false });
-    const { groupId, ids } = await addGroup(h, [unique("done"), unique("moved"), unique("lost")]);
-    const [done, moved, lost] = ids as [string, string, string];
-    await h.redis.set(h.keys.result(done), JSON.stringify(record(done, "completed")), "EX", 60);
-    await h.queue("openai").add("unstructured", payload(unique("moved")), { jobId: moved, delay: 60_000 });
+    const { groupId, finished: done, moved, left: lost } = await addPartlyDoneGroup(h);
     const job = await h.queue("openai").getJob(groupId);
     expect(await failLostSyncGroup({ redis: h.redis, keys: h.keys, config: h.config }, job as never, "job stalled more than allowable limit")).toBe(1);
     expect(JSON.parse((await h.redis.get(h.keys.result(lost))) ?? "{}")).toMatchObject({ id: lost, status: "failed", error: { code: "INTERNAL", message: "job stalled more than allowable limit" } });
