@@ -1,12 +1,14 @@
 /**
  * `npm run bench`: where llmq stands, as ratios against the bare provider simulator on the same machine.
  *
- * Starts a private zero-latency simulator, API and worker (see stack.ts), loads each target at 1 and 50
- * connections, reads each process's CPU from /proc, submits one large batch when the API has batches, prints
- * ONE table and writes the figures as JSON (load/results/bench-<timestamp>.json and bench-latest.json) so two
- * commits can be compared. It measures and prints; it asserts nothing.
+ * Starts a private zero-latency simulator, API and worker (see stack.ts) and the peers (the plain build, the
+ * Portkey gateway), loads each target at 1 and 50 connections in BENCH_ROUNDS rounds (every target once per
+ * round, back to back: rounds.ts says why), reads each process's CPU from /proc, submits one large batch when
+ * the API has batches, prints ONE table and writes the figures as JSON (load/results/bench-<timestamp>.json and
+ * bench-latest.json) so two commits can be compared. It measures and prints; it asserts nothing.
  *
- * Settings: BENCH_DURATION (per cell, default 10s), REDIS_URL (default redis://127.0.0.1:6379),
+ * Settings: BENCH_DURATION (per cell, default 10s), BENCH_ROUNDS (default 3; also how many in-flight runs),
+ * REDIS_URL (default redis://127.0.0.1:6379),
  * BENCH_GENERATOR (wrk | node; default wrk when installed), BENCH_BATCH_ITEMS (default 10000),
  * BENCH_BATCH_TIMEOUT_S (default 150), BENCH_INFLIGHT_CONNECTIONS (default 4000, 0 skips the in-flight rows).
  */
@@ -16,12 +18,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { closeQuietly, createProducerConnection, rawEnv, waitForReady } from "@llmq/shared";
 import { batchesAvailable, runBatch } from "./batch-bench.js";
-import { PROCESSES, tableRows, type BenchReport, type Cell, type ProcName, type TargetId } from "./bench-report.js";
+import { markLines, PROCESSES, tableRows, type BenchReport, type Cell, type InFlightRound, type ProcName, type RoundFigures, type TargetId } from "./bench-report.js";
 import { runClosedLoop, type LoopRequest } from "./closed-loop.js";
 import type { LoadResult } from "./load-result.js";
 import { runPlainDrain, startBaseline } from "./baseline/baseline-stack.js";
 import { startPortkey } from "./baseline/portkey.js";
-import { measureInFlight } from "./inflight-bench.js";
+import { measureInFlight, type InFlightFigures } from "./inflight-bench.js";
+import { medianIndex, pairedRatio } from "./rounds.js";
 import { cpuMs, machine, rssMb } from "./proc-stats.js";
 import { REPO_ROOT, startStack, type Stack } from "./stack.js";
 import { formatTable } from "./table.js";
@@ -32,6 +35,8 @@ const PROMPT = "Write a detailed product description for a smartphone";
 const MAX_TOKENS = 100;
 const CONNECTIONS = [1, 50] as const;
 const WARMUP_S = 2;
+/** The in-flight cell's shortest measured window (after its warm-up). */
+const IN_FLIGHT_MIN_S = 20;
 /** The batch drained first, unmeasured, before the batch row (and the items the plain drain's process drains first). */
 export const BATCH_WARMUP_ITEMS = 500;
 
@@ -162,8 +167,71 @@ function perUnit(before: Record<ProcName, number | undefined>, after: Record<Pro
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+function positiveInt(raw: string | undefined, def: number, name: string): number {
+  if (raw === undefined || raw.trim() === "") return def;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a whole number of at least 1 (got "${raw}")`);
+  return n;
+}
+
+type Target = { id: TargetId; label: string };
+
+/**
+ * One cell per target and connection count from its rounds: the round with the median req/s gives the cell's
+ * figures (latencies, CPU), and each ratio is the median of the ratios paired within rounds.
+ */
+function cellsFromRounds(targets: Target[], runs: Map<string, RoundFigures[]>): Cell[] {
+  const key = (t: TargetId, c: number): string => `${t}@${c}`;
+  const rpsOf = (t: TargetId, c: number): (number | undefined)[] => (runs.get(key(t, c)) ?? []).map((r) => r.result.rps);
+  const cells: Cell[] = [];
+  for (const connections of CONNECTIONS) {
+    for (const t of targets) {
+      const rounds = runs.get(key(t.id, connections)) ?? [];
+      if (rounds.length === 0) continue;
+      const mid = rounds[medianIndex(rounds.map((r) => r.result.rps))] ?? rounds[0]!;
+      const mine = rpsOf(t.id, connections);
+      const simulator = pairedRatio(mine, rpsOf("simulator", connections));
+      const cell: Cell = {
+        target: t.id,
+        label: t.label,
+        connections,
+        result: mid.result,
+        ratio_to_simulator: simulator.median,
+        cpu_ms_per_request: mid.cpu_ms_per_request,
+        rss_mb_after: rounds[rounds.length - 1]!.rss_mb_after,
+        rounds,
+        paired: { simulator },
+      };
+      if (t.id === "unstructured") {
+        const plain = pairedRatio(mine, rpsOf("plain_unstructured", connections));
+        const portkey = pairedRatio(mine, rpsOf("portkey_unstructured", connections));
+        cell.ratio_to_plain = plain.median;
+        cell.ratio_to_portkey = portkey.median;
+        cell.paired = { ...cell.paired, plain, portkey };
+      }
+      if (t.id === "structured_new_schema") cell.paired = { ...cell.paired, unstructured: pairedRatio(mine, rpsOf("unstructured", connections)) };
+      cells.push(cell);
+    }
+  }
+  return cells;
+}
+
+/** The in-flight cell `rounds` times, each on a stack of its own: the run with the median ratio, and every ratio. */
+async function measureInFlightRounds(rounds: number, opts: Parameters<typeof measureInFlight>[0]): Promise<InFlightFigures & { rounds: InFlightRound[] }> {
+  const runs: InFlightFigures[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const f = await measureInFlight(opts);
+    runs.push(f);
+    process.stderr.write(`  in flight @${f.connections}, round ${r + 1}/${rounds}: provider ${f.provider.rps.toFixed(0)} req/s, llmq ${f.llmq.rps.toFixed(0)} req/s (after ${f.warmup_s} s of warm-up)\n`);
+  }
+  const ratios = runs.map((f) => f.ratio_to_provider ?? Number.NaN);
+  const mid = runs[medianIndex(ratios)] ?? runs[0]!;
+  return { ...mid, rounds: runs.map((f) => ({ ratio_to_provider: f.ratio_to_provider, provider_rps: f.provider.rps, llmq_rps: f.llmq.rps, worker_peak_rss_mb: f.llmq.peak_rss_mb.worker })) };
+}
+
 async function main(): Promise<void> {
   const durationS = durationSeconds(rawEnv("BENCH_DURATION"), 10);
+  const rounds = positiveInt(rawEnv("BENCH_ROUNDS"), 3, "BENCH_ROUNDS");
   const redisUrl = rawEnv("REDIS_URL") ?? "redis://127.0.0.1:6379";
   const generator = rawEnv("BENCH_GENERATOR") === "node" || !hasWrk() ? "node" : "wrk";
   const batchItems = Number(rawEnv("BENCH_BATCH_ITEMS") ?? 10_000);
@@ -172,7 +240,7 @@ async function main(): Promise<void> {
   const started = new Date();
   const commit = gitDescribe();
   console.log(`llmq bench · ${commit} · ${m.cpu}, ${m.cores} cores · ${m.os} · Node ${m.node}`);
-  console.log(`generator ${generator}${generator === "node" ? " (wrk not found: the generator shares the CPU it measures)" : ""} · ${durationS}s per cell · model ${MODEL} · simulator latency 0 ms`);
+  console.log(`generator ${generator}${generator === "node" ? " (wrk not found: the generator shares the CPU it measures)" : ""} · ${durationS}s per cell · ${rounds} round${rounds === 1 ? "" : "s"} · model ${MODEL} · simulator latency 0 ms`);
   if (m.load_avg) console.log(`load average before: ${m.load_avg.join(" ")} (the machine is shared: compare ratios, not absolutes)`);
 
   const probe = createProducerConnection(redisUrl);
@@ -196,61 +264,55 @@ async function main(): Promise<void> {
 
   const pids: Record<ProcName, number | undefined> = { ...stack.pids, redis: await redisPid(redisUrl) } as Record<ProcName, number | undefined>;
   const runner = generator === "wrk" ? wrkRunner(stack) : nodeRunner(stack);
-  const cells: Cell[] = [];
+  let cells: Cell[] = [];
   let batch: BenchReport["batch"] = { unavailable: "n/a (batches not available)" };
   let plainDrain: NonNullable<BenchReport["plain_drain"]> = { unavailable: "n/a (not run)" };
   let inFlight: BenchReport["in_flight"];
-  const measure = async (target: { id: TargetId; label: string }, procs: Record<ProcName, number | undefined>): Promise<void> => {
-    await runner.run(target.id, 10, WARMUP_S);
-    for (const connections of CONNECTIONS) {
-      await sleep(500);
-      const before = cpuSnapshot(procs);
-      const result = await runner.run(target.id, connections, durationS);
-      const after = cpuSnapshot(procs);
-      const sim = cells.find((c) => c.target === "simulator" && c.connections === connections);
-      cells.push({
-        target: target.id,
-        label: target.label,
-        connections,
-        result,
-        ratio_to_simulator: sim && sim.result.rps > 0 ? result.rps / sim.result.rps : null,
-        cpu_ms_per_request: perUnit(before, after, result.requests),
-        rss_mb_after: { api: rssMb(procs.api) ?? null, worker: rssMb(procs.worker) ?? null, simulator: rssMb(procs.simulator) ?? null, redis: rssMb(procs.redis) ?? null },
-      });
-      process.stderr.write(`  ${target.label} @${connections}: ${result.rps.toFixed(0)} req/s\n`);
-    }
-  };
+  let plain: Awaited<ReturnType<typeof startBaseline>> | undefined;
+  let portkey: Awaited<ReturnType<typeof startPortkey>> | undefined;
   try {
-    for (const target of TARGETS) await measure(target, pids);
-    // The comparator for llmq's hot path, on the same simulator and Redis, with the same worker concurrency.
-    const plain = await startBaseline({ redisUrl, simulatorUrl: stack.simulatorUrl, prefix: `${stack.prefix}-plain`, concurrency: 50 });
+    // Every peer runs from the start, idle while another target is loaded, so each round loads all of them
+    // back to back: the comparator for llmq's hot path (the plain build, on the same simulator and Redis, with the
+    // same worker concurrency) and the stateless gateway a user might pick instead of a queue (its process
+    // stands in the API column).
+    plain = await startBaseline({ redisUrl, simulatorUrl: stack.simulatorUrl, prefix: `${stack.prefix}-plain`, concurrency: 50 });
+    runner.plainUrl = plain.url;
     try {
-      runner.plainUrl = plain.url;
-      await measure(PLAIN, { ...pids, api: plain.pids.api, worker: plain.pids.worker });
-    } finally {
-      await plain.stop();
-    }
-    // The stateless gateway a user might pick instead of a queue; its process stands in the API column.
-    try {
-      const portkey = await startPortkey(stack.simulatorUrl);
-      try {
-        runner.portkey = portkey;
-        await measure(PORTKEY, { ...pids, api: portkey.pid, worker: undefined });
-      } finally {
-        await portkey.stop();
-      }
+      portkey = await startPortkey(stack.simulatorUrl);
+      runner.portkey = portkey;
     } catch (err) {
       process.stderr.write(`  Portkey gateway not measured: ${err instanceof Error ? err.message : String(err)}\n`);
     }
-    for (const c of cells) {
-      if (c.target !== "unstructured") continue;
-      const ratio = (target: TargetId): number | null => {
-        const p = cells.find((x) => x.target === target && x.connections === c.connections);
-        return p && p.result.rps > 0 ? c.result.rps / p.result.rps : null;
-      };
-      c.ratio_to_plain = ratio("plain_unstructured");
-      c.ratio_to_portkey = ratio("portkey_unstructured");
+    const targets: Target[] = [...TARGETS, PLAIN, ...(portkey === undefined ? [] : [PORTKEY])];
+    const procsOf = (id: TargetId): Record<ProcName, number | undefined> =>
+      id === "plain_unstructured" ? { ...pids, api: plain?.pids.api, worker: plain?.pids.worker } : id === "portkey_unstructured" ? { ...pids, api: portkey?.pid, worker: undefined } : pids;
+    for (const t of targets) await runner.run(t.id, 10, WARMUP_S);
+    const runs = new Map<string, RoundFigures[]>();
+    for (let round = 1; round <= rounds; round++) {
+      for (const connections of CONNECTIONS) {
+        for (const t of targets) {
+          const procs = procsOf(t.id);
+          await sleep(500);
+          const before = cpuSnapshot(procs);
+          const result = await runner.run(t.id, connections, durationS);
+          const after = cpuSnapshot(procs);
+          const figures: RoundFigures = {
+            round,
+            result,
+            cpu_ms_per_request: perUnit(before, after, result.requests),
+            rss_mb_after: { api: rssMb(procs.api) ?? null, worker: rssMb(procs.worker) ?? null, simulator: rssMb(procs.simulator) ?? null, redis: rssMb(procs.redis) ?? null },
+          };
+          const key = `${t.id}@${connections}`;
+          runs.set(key, [...(runs.get(key) ?? []), figures]);
+          process.stderr.write(`  round ${round}/${rounds} · ${t.label} @${connections}: ${result.rps.toFixed(0)} req/s\n`);
+        }
+      }
     }
+    cells = cellsFromRounds(targets, runs);
+    await plain.stop();
+    plain = undefined;
+    await portkey?.stop();
+    portkey = undefined;
     if (await batchesAvailable(stack.apiUrl, stack.apiKey)) {
       // Like every other cell, the batch row is measured warm: a smaller batch of the same workload goes first
       // (the sync cells above used only one provider and no batch path), and the plain drain warms up alike.
@@ -268,9 +330,10 @@ async function main(): Promise<void> {
     const inFlightConnections = Number(rawEnv("BENCH_INFLIGHT_CONNECTIONS") ?? 4000);
     if (inFlightConnections > 0) {
       try {
-        // A stack of its own (2 s provider latency), so the first stack's processes sit idle meanwhile.
-        inFlight = await measureInFlight({ redisUrl, generator, connections: inFlightConnections, durationS: Math.max(durationS, 10), redisPid: pids.redis });
-        process.stderr.write(`  in flight @${inFlight.connections}: provider ${inFlight.provider.rps.toFixed(0)} req/s, llmq ${inFlight.llmq.rps.toFixed(0)} req/s (after ${inFlight.warmup_s} s of warm-up)\n`);
+        // A stack of its own (2 s provider latency), so the first stack's processes sit idle meanwhile. At least
+        // 20 s measured: llmq's answers come in waves (one second held 65 answers, the next 2,973), and a window
+        // of a few waves counts one more or one less of them.
+        inFlight = await measureInFlightRounds(rounds, { redisUrl, generator, connections: inFlightConnections, durationS: Math.max(durationS, IN_FLIGHT_MIN_S), redisPid: pids.redis });
       } catch (err) {
         // The table keeps the first line; the whole reason (a child's last output among it) goes to stderr.
         process.stderr.write(`  in flight not measured: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -278,15 +341,21 @@ async function main(): Promise<void> {
       }
     }
   } finally {
+    await plain?.stop().catch(() => undefined);
+    await portkey?.stop().catch(() => undefined);
     runner.close();
     const deleted = await stack.stop();
     process.stderr.write(`stopped the bench's llmq; deleted ${deleted} keys under ${stack.prefix}:\n`);
   }
 
-  const report: BenchReport = { started_at: started.toISOString(), commit, machine: m, generator, duration_per_cell_s: durationS, model: MODEL, cells, batch, plain_drain: plainDrain, in_flight: inFlight };
+  const report: BenchReport = { started_at: started.toISOString(), commit, machine: m, generator, duration_per_cell_s: durationS, rounds, model: MODEL, cells, batch, plain_drain: plainDrain, in_flight: inFlight };
   console.log("");
   console.log(formatTable(tableRows(report)));
   console.log("");
+  for (const line of markLines(report)) console.log(line);
+  console.log("");
+  console.log(`Sync rows: the round with the median req/s of ${rounds} (every target loaded once per round, back to back); the ratios`);
+  console.log("are the medians of the ratios paired within each round, with their range across rounds in parentheses.");
   console.log("req/s and latency as seen by the load generator; × simulator = req/s over the bare simulator's at the same");
   console.log("connections; × plain = llmq unstructured req/s over the plain Express + BullMQ + waitUntilFinished build's");
   console.log("(load/src/baseline/) at the same connections, same simulator, Redis and worker concurrency; × Portkey = llmq");
