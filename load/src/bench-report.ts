@@ -8,7 +8,7 @@ import type { PlainDrainFigures } from "./baseline/plain-drain.js";
 import type { InFlightFigures } from "./inflight-bench.js";
 import type { LoadResult } from "./load-result.js";
 import type { machine } from "./proc-stats.js";
-import { formatPaired, medianOf, type PairedRatio } from "./rounds.js";
+import { formatPaired, medianOf, summarise, type PairedRatio } from "./rounds.js";
 import type { TableRow } from "./table.js";
 
 export type TargetId = "simulator" | "unstructured" | "structured_new_schema" | "plain_unstructured" | "portkey_unstructured";
@@ -145,9 +145,7 @@ function inFlightRows(f: InFlightFigures | { unavailable: string }): TableRow[] 
 /** The in-flight runs' ratios as a median and range, when the report has several runs. */
 function inFlightRatio(f: InFlightFigures & { rounds?: InFlightRound[] }): PairedRatio | null {
   const rounds = f.rounds?.map((r) => r.ratio_to_provider);
-  if (rounds === undefined || rounds.length === 0) return null;
-  const known = rounds.filter((r): r is number => r !== null);
-  return { median: medianOf(known), min: known.length ? Math.min(...known) : null, max: known.length ? Math.max(...known) : null, rounds };
+  return rounds === undefined || rounds.length === 0 ? null : summarise(rounds);
 }
 
 /**

@@ -34,10 +34,16 @@ export interface PairedRatio {
 
 /** a[i] / b[i] for each round i, summed up as median and range. */
 export function pairedRatio(a: readonly (number | undefined)[], b: readonly (number | undefined)[]): PairedRatio {
-  const rounds = a.map((x, i) => {
-    const y = b[i];
-    return x === undefined || y === undefined || !(y > 0) ? null : x / y;
-  });
+  return summarise(
+    a.map((x, i) => {
+      const y = b[i];
+      return x === undefined || y === undefined || !(y > 0) ? null : x / y;
+    }),
+  );
+}
+
+/** Each round's ratio (null where not measured), summed up as median and range. */
+export function summarise(rounds: (number | null)[]): PairedRatio {
   const known = rounds.filter((r): r is number => r !== null);
   return { median: medianOf(known), min: known.length ? Math.min(...known) : null, max: known.length ? Math.max(...known) : null, rounds };
 }
