@@ -75,6 +75,9 @@ describe("bench report with rounds", () => {
   });
 
   it("prints the marks from the paired ratios", () => {
+    // At 1 connection: llmq's p50 under the plain build's in rounds 1 and 3, over it in round 2.
+    const at1 = { ...report, cells: [...report.cells, cell("unstructured", 1, [500, 300, 450]), cell("plain_unstructured", 1, [400, 400, 400])] };
+    expect(markLines(at1)).toContain("median latency @1: llmq 2.22 ms, plain build 2.50 ms (medians of the rounds' p50; llmq's no higher in 2 of 3 rounds)");
     const lines = markLines(report);
     expect(lines).toContain("structured, new schema per request, over unstructured @50: 0.83 (0.81–0.95)");
     expect(lines).toContain("unstructured @50 over the plain build: 2.00 (2.00–2.10); over the Portkey gateway: 1.54 (1.20–1.75)");
