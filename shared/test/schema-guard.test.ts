@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { AppError } from "../src/errors/index.js";
-import { SchemaGuard, hashJson } from "../src/schema/index.js";
+import { DEFAULT_SCHEMA_LIMITS, SchemaGuard, hashJson } from "../src/schema/index.js";
 import { GUIDE_SCHEMAS } from "../src/testing/index.js";
 
 const userArray = GUIDE_SCHEMAS.array;
@@ -58,6 +58,18 @@ describe("schema guard", () => {
       const paths = ((err.details?.errors ?? []) as Array<{ path: string }>).map((e) => e.path);
       expect(paths.some((p) => p.startsWith(path))).toBe(true);
     }
+  });
+
+  it("names each refused node by its exact JSON pointer, escaping ~ and / in keys", () => {
+    const guard = new SchemaGuard({ ...DEFAULT_SCHEMA_LIMITS, maxDepth: 6 });
+    const paths = (schema: unknown): string[] => ((rejection(guard, schema).details?.errors ?? []) as Array<{ path: string }>).map((e) => e.path);
+    expect(paths({ properties: { "a/b": { $ref: "https://example.com/x" }, "c~d": { type: "string", pattern: "^(a+)+$" } } })).toEqual([
+      "/properties/a~1b/$ref",
+      "/properties/c~0d/pattern",
+    ]);
+    expect(paths({ anyOf: [{ type: "string" }, { const: { $data: "1/x" } }] })).toEqual(["/anyOf/1/const/$data"]);
+    expect(paths({ patternProperties: { "(a|aa)*/x": { type: "string" } } })).toEqual(["/patternProperties/(a|aa)*~1x"]);
+    expect(paths({ items: { items: { items: { items: { items: { items: { items: {} } } } } } } })).toEqual(["/items/items/items/items/items/items/items"]);
   });
 
   it("refuses a schema over the size or node limits before compiling it", () => {

@@ -323,7 +323,7 @@ function codePoints(s: string): number {
 }
 
 function escapePointer(k: string): string {
-  return k.replace(/~/g, "~0").replace(/\//g, "~1");
+  return k.includes("~") || k.includes("/") ? k.replace(/~/g, "~0").replace(/\//g, "~1") : k;
 }
 
 export { NotInterpretable };

@@ -217,44 +217,57 @@ export class SchemaGuard {
     return typeof declared === "string" && /draft-0[4-7]/.test(declared) ? this.draft07 : this.draft2020;
   }
 
+  /**
+   * Bounds the schema (nodes, depth) and finds forbidden keywords, remote refs and unsafe patterns. The keys down to
+   * the current node are kept on a stack and joined into a JSON pointer only for an issue: most schemas have none.
+   */
   private walk(root: Record<string, unknown>): SchemaIssue[] {
     const issues: SchemaIssue[] = [];
+    const keys: string[] = [];
+    const here = (): string => pointerOf(keys);
     let nodes = 0;
-    const visit = (node: unknown, path: string, depth: number): void => {
+    const visit = (node: unknown, depth: number): void => {
       if (issues.length >= 20) return;
       nodes++;
       if (nodes > this.limits.maxNodes) {
-        if (nodes === this.limits.maxNodes + 1) issues.push({ path, message: `more than ${this.limits.maxNodes} nodes` });
+        if (nodes === this.limits.maxNodes + 1) issues.push({ path: here(), message: `more than ${this.limits.maxNodes} nodes` });
         return;
       }
       if (depth > this.limits.maxDepth) {
-        issues.push({ path, message: `nested deeper than ${this.limits.maxDepth} levels` });
+        issues.push({ path: here(), message: `nested deeper than ${this.limits.maxDepth} levels` });
         return;
       }
       if (Array.isArray(node)) {
-        node.forEach((v, i) => visit(v, `${path}/${i}`, depth + 1));
+        for (let i = 0; i < node.length; i++) {
+          keys.push(String(i));
+          visit(node[i], depth + 1);
+          keys.pop();
+        }
         return;
       }
       if (node === null || typeof node !== "object") return;
-      for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
-        const here = `${path}/${escapePointer(k)}`;
-        if (k === "$data") issues.push({ path: here, message: "$data references are not allowed" });
+      for (const k in node) {
+        if (!Object.hasOwn(node, k)) continue;
+        const v = (node as Record<string, unknown>)[k];
+        keys.push(k);
+        if (k === "$data") issues.push({ path: here(), message: "$data references are not allowed" });
         else if ((k === "$ref" || k === "$dynamicRef" || k === "$recursiveRef") && typeof v === "string") checkRef(root, v, here, issues);
         else if (k === "pattern" && typeof v === "string") checkPattern(v, here, issues);
         else if (k === "patternProperties" && v !== null && typeof v === "object") {
-          for (const p of Object.keys(v as object)) checkPattern(p, `${here}/${escapePointer(p)}`, issues);
+          for (const p of Object.keys(v as object)) checkPattern(p, () => `${here()}/${escapePointer(p)}`, issues);
         }
-        visit(v, here, depth + 1);
+        visit(v, depth + 1);
+        keys.pop();
       }
     };
-    visit(root, "", 0);
+    visit(root, 0);
     return issues;
   }
 }
 
-function checkRef(root: Record<string, unknown>, ref: string, path: string, issues: SchemaIssue[]): void {
+function checkRef(root: Record<string, unknown>, ref: string, path: () => string, issues: SchemaIssue[]): void {
   if (!ref.startsWith("#")) {
-    issues.push({ path, message: `only local references ("#/...") are allowed, got "${ref.slice(0, 100)}"` });
+    issues.push({ path: path(), message: `only local references ("#/...") are allowed, got "${ref.slice(0, 100)}"` });
     return;
   }
   if (ref === "#" || !ref.startsWith("#/")) return; // root or a plain-name anchor, resolved by ajv at compile
@@ -262,26 +275,26 @@ function checkRef(root: Record<string, unknown>, ref: string, path: string, issu
   for (const raw of ref.slice(2).split("/")) {
     const part = decodeURIComponent(raw).replace(/~1/g, "/").replace(/~0/g, "~");
     if (target === null || typeof target !== "object" || !Object.hasOwn(target, part)) {
-      issues.push({ path, message: `reference "${ref.slice(0, 100)}" does not resolve inside the schema` });
+      issues.push({ path: path(), message: `reference "${ref.slice(0, 100)}" does not resolve inside the schema` });
       return;
     }
     target = (target as Record<string, unknown>)[part];
   }
 }
 
-function checkPattern(pattern: string, path: string, issues: SchemaIssue[]): void {
+function checkPattern(pattern: string, path: () => string, issues: SchemaIssue[]): void {
   if (pattern.length > MAX_PATTERN_LENGTH) {
-    issues.push({ path, message: `pattern longer than ${MAX_PATTERN_LENGTH} characters` });
+    issues.push({ path: path(), message: `pattern longer than ${MAX_PATTERN_LENGTH} characters` });
     return;
   }
   try {
     new RegExp(pattern, "u");
   } catch {
-    issues.push({ path, message: "pattern is not a valid regular expression" });
+    issues.push({ path: path(), message: "pattern is not a valid regular expression" });
     return;
   }
   if (NESTED_QUANTIFIER.test(pattern) || ALTERNATION_REPEAT.test(pattern) || /\\[1-9]/.test(pattern)) {
-    issues.push({ path, message: "pattern has nested quantifiers or backreferences, which can backtrack catastrophically" });
+    issues.push({ path: path(), message: "pattern has nested quantifiers or backreferences, which can backtrack catastrophically" });
   }
 }
 
@@ -303,7 +316,13 @@ function mapValues(v: unknown): unknown {
 }
 
 function escapePointer(k: string): string {
-  return k.replace(/~/g, "~0").replace(/\//g, "~1");
+  return k.includes("~") || k.includes("/") ? k.replace(/~/g, "~0").replace(/\//g, "~1") : k;
+}
+
+function pointerOf(keys: readonly string[]): string {
+  let out = "";
+  for (const k of keys) out += `/${escapePointer(k)}`;
+  return out;
 }
 
 function compiledCheck(validate: ValidateFunction): OutputCheck {
