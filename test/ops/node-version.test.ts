@@ -73,7 +73,9 @@ describe("scripts/check-node.mjs on this Node", () => {
     const start = readFileSync(join(ROOT, "scripts/start.mjs"), "utf8");
     expect(pkg.scripts.start).toBe("node scripts/start.mjs");
     expect(/^import .*$/m.exec(start)?.[0]).toBe('import "./check-node.mjs";');
-    for (const name of ["start:api", "start:worker", "start:simulator", "build", "typecheck", "test", "test:unit", "bench", "bench:scale", "bench:capacity"]) {
+    const benches = Object.keys(pkg.scripts).filter((name) => name === "bench" || name.startsWith("bench:"));
+    expect(benches).toEqual(expect.arrayContaining(["bench", "bench:scale", "bench:capacity", "bench:stream", "bench:schema"]));
+    for (const name of ["start:api", "start:worker", "start:simulator", "build", "typecheck", "test", "test:unit", ...benches]) {
       expect(pkg.scripts[name], name).toMatch(/^node scripts\/check-node\.mjs && /);
     }
   });
