@@ -25,6 +25,7 @@ import { runPlainDrain, startBaseline } from "./baseline/baseline-stack.js";
 import { startPortkey } from "./baseline/portkey.js";
 import { measureInFlight, type InFlightFigures } from "./inflight-bench.js";
 import { medianIndex, pairedRatio } from "./rounds.js";
+import { positiveInt } from "./settings.js";
 import { cpuMs, machine, rssMb } from "./proc-stats.js";
 import { REPO_ROOT, startStack, type Stack } from "./stack.js";
 import { formatTable } from "./table.js";
@@ -166,13 +167,6 @@ function perUnit(before: Record<ProcName, number | undefined>, after: Record<Pro
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function positiveInt(raw: string | undefined, def: number, name: string): number {
-  if (raw === undefined || raw.trim() === "") return def;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a whole number of at least 1 (got "${raw}")`);
-  return n;
-}
 
 type Target = { id: TargetId; label: string };
 

@@ -13,11 +13,16 @@
 import { pathToFileURL } from "node:url";
 import { rawEnv, SchemaGuard } from "@llmq/shared";
 import { medianOf } from "./rounds.js";
+import { positiveInt } from "./settings.js";
 import { formatTable, type TableRow } from "./table.js";
 
 const STEPS = ["parse body", "guard check (API)", "parse answer", "guard output check (worker)"] as const;
 type Step = (typeof STEPS)[number];
 type Side = "same" | "new";
+
+function perStep<T>(init: () => T): Record<Step, T> {
+  return Object.fromEntries(STEPS.map((s) => [s, init()])) as Record<Step, T>;
+}
 
 export function structuredBody(tag: string): string {
   return (
@@ -33,19 +38,12 @@ export function structuredAnswer(tag: string): string {
   return `{"name_${tag}":"Ada Lovelace","age_${tag}":36,"tags_${tag}":["math","engines"],"address_${tag}":{"city":"London","zip":"W1"}}`;
 }
 
-function positiveInt(raw: string | undefined, def: number, name: string): number {
-  if (raw === undefined || raw.trim() === "") return def;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a whole number of at least 1 (got "${raw}")`);
-  return n;
-}
-
 /** One round of one side: µs per request for each step. */
 function round(side: Side, guard: SchemaGuard, requests: number, run: string, offset: number): Record<Step, number> {
   const tags = Array.from({ length: requests }, (_, i) => (side === "same" ? `${run}_same` : `${run}_r${offset + i}`));
   const bodies = tags.map(structuredBody);
   const answers = tags.map(structuredAnswer);
-  const spent: Record<Step, number> = { "parse body": 0, "guard check (API)": 0, "parse answer": 0, "guard output check (worker)": 0 };
+  const spent = perStep(() => 0);
   let issues = 0;
   for (let i = 0; i < requests; i++) {
     const t0 = performance.now();
@@ -73,10 +71,7 @@ function main(): void {
   const run = `${process.pid.toString(36)}${Date.now().toString(36)}`;
   // One guard per side, as each process keeps one: the repeated schema's side reaches its caches, the other never can.
   const guards: Record<Side, SchemaGuard> = { same: new SchemaGuard(), new: new SchemaGuard() };
-  const figures: Record<Side, Record<Step, number[]>> = {
-    same: { "parse body": [], "guard check (API)": [], "parse answer": [], "guard output check (worker)": [] },
-    new: { "parse body": [], "guard check (API)": [], "parse answer": [], "guard output check (worker)": [] },
-  };
+  const figures: Record<Side, Record<Step, number[]>> = { same: perStep(() => []), new: perStep(() => []) };
   console.log(`llmq schema bench · Node ${process.version} · ${rounds} rounds of ${requests} requests a side, sides alternating`);
   for (let r = 0; r < rounds; r++) {
     for (const side of (r % 2 === 0 ? ["same", "new"] : ["new", "same"]) as Side[]) {

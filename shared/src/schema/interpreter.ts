@@ -322,7 +322,8 @@ function codePoints(s: string): number {
   return n;
 }
 
-function escapePointer(k: string): string {
+/** A key as a JSON pointer token (RFC 6901): `~` and `/` escaped; most keys hold neither and are returned as they are. */
+export function escapePointer(k: string): string {
   return k.includes("~") || k.includes("/") ? k.replace(/~/g, "~0").replace(/\//g, "~1") : k;
 }
 

@@ -3,7 +3,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import { AppError } from "../errors/app-error.js";
 import { hashJson } from "./canonical.js";
-import { interpret, NotInterpretable, type Interpreted } from "./interpreter.js";
+import { escapePointer, interpret, NotInterpretable, type Interpreted } from "./interpreter.js";
 import { Lru } from "./lru.js";
 import { surelyValidSchema } from "./meta-fast.js";
 
@@ -313,10 +313,6 @@ function stripIds(schema: unknown): unknown {
 function mapValues(v: unknown): unknown {
   if (v === null || typeof v !== "object" || Array.isArray(v)) return stripIds(v);
   return Object.fromEntries(Object.entries(v).map(([k, s]) => [k, stripIds(s)]));
-}
-
-function escapePointer(k: string): string {
-  return k.includes("~") || k.includes("/") ? k.replace(/~/g, "~0").replace(/\//g, "~1") : k;
 }
 
 function pointerOf(keys: readonly string[]): string {
