@@ -2,6 +2,7 @@ import { writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { rawEnv } from "@llmq/shared";
 import { REPO_ROOT, startStack, type Stack } from "./stack.js";
+import { pickNames, positiveInt } from "./settings.js";
 import { formatTable } from "./table.js";
 
 /**
@@ -165,13 +166,9 @@ async function runScenario(sc: Scenario, redisUrl: string, n: number, rpm: numbe
 
 async function main(): Promise<void> {
   const redisUrl = rawEnv("REDIS_URL") ?? "redis://127.0.0.1:6379";
-  const env = (name: string, def: number): number => {
-    const v = Number(rawEnv(name) ?? def);
-    return Number.isFinite(v) && v > 0 ? v : def;
-  };
-  const n = env("CAPACITY_ITEMS", 2000);
-  const rpm = env("CAPACITY_RPM", 6000);
-  const tpm = env("CAPACITY_TPM", 600_000);
+  const n = positiveInt(rawEnv("CAPACITY_ITEMS"), 2000, "CAPACITY_ITEMS");
+  const rpm = positiveInt(rawEnv("CAPACITY_RPM"), 6000, "CAPACITY_RPM");
+  const tpm = positiveInt(rawEnv("CAPACITY_TPM"), 600_000, "CAPACITY_TPM");
   const configured = { OPENAI_RPM: String(rpm), OPENAI_TPM: String(tpm) };
   const all: Scenario[] = [
     { name: "configured", what: "limits set in llmq (OPENAI_RPM/TPM)", env: configured, workers: 1 },
@@ -180,8 +177,8 @@ async function main(): Promise<void> {
     { name: "fair", what: "two keys at once, a large and a small batch", env: configured, workers: 1 },
     { name: "sync", what: "a sync request while the batch drains", env: configured, workers: 1 },
   ];
-  const wanted = (rawEnv("CAPACITY_SCENARIOS") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-  const scenarios = wanted.length === 0 ? all : all.filter((s) => wanted.includes(s.name));
+  const wanted = pickNames(rawEnv("CAPACITY_SCENARIOS"), all.map((s) => s.name), "CAPACITY_SCENARIOS");
+  const scenarios = all.filter((s) => wanted.includes(s.name));
   console.log(`llmq capacity bench: ${n} items of ${MODEL}, max_tokens ${MAX_TOKENS}, simulator limits ${rpm} requests and ${tpm} tokens per minute\n`);
   const rows: CapacityRow[] = [];
   for (const sc of scenarios) {
