@@ -201,9 +201,17 @@ describe.each(["Dockerfile.api", "Dockerfile.worker"])("%s", (file) => {
 });
 
 describe("node flags", () => {
-  it("npm run start:worker passes the worker's node-flags.json, like its image", () => {
-    const flags = JSON.parse(readFileSync(join(ROOT, "services/worker/node-flags.json"), "utf8")) as string[];
+  it.each(["api", "worker", "simulator"])("npm run start:%s passes the service's node-flags.json, like its image", (name) => {
+    const file = join(ROOT, "services", name, "node-flags.json");
+    const flags = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as string[]) : [];
     const scripts = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
-    expect(scripts["start:worker"]).toContain(`exec node ${flags.join(" ")} services/worker/dist/main.js`);
+    expect(scripts[`start:${name}`]).toContain(`exec node ${[...flags, `services/${name}/dist/main.js`].join(" ")}`);
+  });
+
+  it("the API and the worker bound their young generation (README: Memory of the worker and the API)", () => {
+    for (const name of ["api", "worker"]) {
+      const flags = JSON.parse(readFileSync(join(ROOT, "services", name, "node-flags.json"), "utf8")) as string[];
+      expect(flags, name).toContain("--max-semi-space-size=16");
+    }
   });
 });
