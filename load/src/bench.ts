@@ -45,7 +45,10 @@ const TARGETS: { id: TargetId; label: string }[] = [
   { id: "simulator", label: "bare simulator (POST /v1/chat/completions)" },
   { id: "unstructured", label: "llmq unstructured" },
   { id: "structured_new_schema", label: "llmq structured, new schema per request" },
+  { id: "structured_same_schema", label: "llmq structured, one schema repeated" },
 ];
+/** The property names' tag when every request carries the same schema (the prompt still differs per request). */
+const REPEATED_SCHEMA_TAG = "repeated";
 const PLAIN: { id: TargetId; label: string } = { id: "plain_unstructured", label: "plain Express+BullMQ+waitUntilFinished, unstructured" };
 const PORTKEY: { id: TargetId; label: string } = { id: "portkey_unstructured", label: "Portkey gateway, unstructured" };
 
@@ -107,6 +110,8 @@ function wrkRunner(stack: Stack): Runner {
           return runWrk({ ...common, url: `${stack.apiUrl}/api/v1/unstructured`, script: "load/wrk/post_json.lua", headers: llmqHeaders, env: { WRK_BODY_FILE: unstructuredBody } });
         case "structured_new_schema":
           return runWrk({ ...common, url: `${stack.apiUrl}/api/v1/structured`, script: "load/wrk/structured_new_schema.lua", headers: llmqHeaders, env: { WRK_MODELS: MODEL } });
+        case "structured_same_schema":
+          return runWrk({ ...common, url: `${stack.apiUrl}/api/v1/structured`, script: "load/wrk/structured_new_schema.lua", headers: llmqHeaders, env: { WRK_MODELS: MODEL, WRK_SCHEMA_TAG: REPEATED_SCHEMA_TAG } });
         case "plain_unstructured":
           return runWrk({ ...common, url: `${runner.plainUrl}/api/v1/unstructured`, script: "load/wrk/post_json.lua", headers: llmqHeaders, env: { WRK_BODY_FILE: unstructuredBody } });
         case "portkey_unstructured":
@@ -123,12 +128,14 @@ function nodeRunner(stack: Stack): Runner {
   const unstructuredBody = JSON.stringify({ model: MODEL, prompt: PROMPT, max_tokens: MAX_TOKENS });
   const run = `${process.pid.toString(36)}${Date.now().toString(36)}`;
   let n = 0;
-  const newSchema = (): LoopRequest => {
+  /** Property names from `names` (a new tag per request unless given); the prompt's tag is new every time. */
+  const structured = (names?: string): LoopRequest => {
     const tag = `${run}_r${++n}`;
+    const t = names ?? tag;
     const schema = {
       type: "object",
-      properties: { [`name_${tag}`]: { type: "string" }, [`age_${tag}`]: { type: "integer", minimum: 0, maximum: 130 } },
-      required: [`name_${tag}`, `age_${tag}`],
+      properties: { [`name_${t}`]: { type: "string" }, [`age_${t}`]: { type: "integer", minimum: 0, maximum: 130 } },
+      required: [`name_${t}`, `age_${t}`],
     };
     return { path: "/api/v1/structured", body: JSON.stringify({ model: MODEL, prompt: `Generate user record ${tag}`, max_tokens: 200, schema }) };
   };
@@ -140,7 +147,9 @@ function nodeRunner(stack: Stack): Runner {
         case "unstructured":
           return runClosedLoop({ origin: stack.apiUrl, connections, durationS, headers: { "x-api-key": stack.apiKey }, next: () => ({ path: "/api/v1/unstructured", body: unstructuredBody }) });
         case "structured_new_schema":
-          return runClosedLoop({ origin: stack.apiUrl, connections, durationS, headers: { "x-api-key": stack.apiKey }, next: newSchema });
+          return runClosedLoop({ origin: stack.apiUrl, connections, durationS, headers: { "x-api-key": stack.apiKey }, next: () => structured() });
+        case "structured_same_schema":
+          return runClosedLoop({ origin: stack.apiUrl, connections, durationS, headers: { "x-api-key": stack.apiKey }, next: () => structured(REPEATED_SCHEMA_TAG) });
         case "plain_unstructured":
           return runClosedLoop({ origin: runner.plainUrl ?? "", connections, durationS, headers: {}, next: () => ({ path: "/api/v1/unstructured", body: unstructuredBody }) });
         case "portkey_unstructured":
@@ -203,7 +212,7 @@ function cellsFromRounds(targets: Target[], runs: Map<string, RoundFigures[]>): 
         cell.ratio_to_portkey = portkey.median;
         cell.paired = { ...cell.paired, plain, portkey };
       }
-      if (t.id === "structured_new_schema") cell.paired = { ...cell.paired, unstructured: pairedRatio(mine, rpsOf("unstructured", connections)) };
+      if (t.id === "structured_new_schema" || t.id === "structured_same_schema") cell.paired = { ...cell.paired, unstructured: pairedRatio(mine, rpsOf("unstructured", connections)) };
       cells.push(cell);
     }
   }

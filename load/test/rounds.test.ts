@@ -81,5 +81,15 @@ describe("bench report with rounds", () => {
     const lines = markLines(report);
     expect(lines).toContain("structured, new schema per request, over unstructured @50: 0.83 (0.81–0.95)");
     expect(lines).toContain("unstructured @50 over the plain build: 2.00 (2.00–2.10); over the Portkey gateway: 1.54 (1.20–1.75)");
+    expect(lines.some((l) => l.includes("one schema repeated"))).toBe(false);
+  });
+
+  it("adds the repeated schema's ratio as a reference line after the mark it explains, when the report has it", () => {
+    const same = [1900, 1800, 2000];
+    const withSame = { ...report, cells: [...report.cells, cell("structured_same_schema", 50, same, { unstructured: pairedRatio(same, [2000, 1900, 2100]) })] };
+    const lines = markLines(withSame);
+    const mark = lines.indexOf("structured, new schema per request, over unstructured @50: 0.83 (0.81–0.95)");
+    expect(mark).toBeGreaterThanOrEqual(0);
+    expect(lines[mark + 1]).toBe("(for reference) structured, one schema repeated, over unstructured @50: 0.95 (0.95–0.95)");
   });
 });
