@@ -208,10 +208,4 @@ describe("node flags", () => {
     expect(scripts[`start:${name}`]).toContain(`exec node ${[...flags, `services/${name}/dist/main.js`].join(" ")}`);
   });
 
-  it("the API and the worker bound their young generation (README: Memory of the worker and the API)", () => {
-    for (const name of ["api", "worker"]) {
-      const flags = JSON.parse(readFileSync(join(ROOT, "services", name, "node-flags.json"), "utf8")) as string[];
-      expect(flags, name).toContain("--max-semi-space-size=16");
-    }
-  });
 });
