@@ -207,5 +207,4 @@ describe("node flags", () => {
     const scripts = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
     expect(scripts[`start:${name}`]).toContain(`exec node ${[...flags, `services/${name}/dist/main.js`].join(" ")}`);
   });
-
 });
