@@ -28,6 +28,7 @@ import { medianIndex, pairedRatio } from "./rounds.js";
 import { positiveInt } from "./settings.js";
 import { cpuMs, machine, rssMb } from "./proc-stats.js";
 import { REPO_ROOT, startStack, type Stack } from "./stack.js";
+import { structuredBody } from "./structured-body.js";
 import { formatTable } from "./table.js";
 import { hasWrk, runWrk } from "./wrk.js";
 
@@ -128,17 +129,8 @@ function nodeRunner(stack: Stack): Runner {
   const unstructuredBody = JSON.stringify({ model: MODEL, prompt: PROMPT, max_tokens: MAX_TOKENS });
   const run = `${process.pid.toString(36)}${Date.now().toString(36)}`;
   let n = 0;
-  /** Property names from `names` (a new tag per request unless given); the prompt's tag is new every time. */
-  const structured = (names?: string): LoopRequest => {
-    const tag = `${run}_r${++n}`;
-    const t = names ?? tag;
-    const schema = {
-      type: "object",
-      properties: { [`name_${t}`]: { type: "string" }, [`age_${t}`]: { type: "integer", minimum: 0, maximum: 130 } },
-      required: [`name_${t}`, `age_${t}`],
-    };
-    return { path: "/api/v1/structured", body: JSON.stringify({ model: MODEL, prompt: `Generate user record ${tag}`, max_tokens: 200, schema }) };
-  };
+  /** The wrk script's body (structured-body.ts): a new tag per request in the prompt, and in the names unless given. */
+  const structured = (names?: string): LoopRequest => ({ path: "/api/v1/structured", body: structuredBody(`${run}_r${++n}`, names, MODEL) });
   const runner: Runner = {
     run(target, connections, durationS) {
       switch (target) {

@@ -4,7 +4,7 @@
  * request: parsing the body (the API), the schema guard's check at the door (the API), the guard's check of an
  * answer (the worker) and parsing that answer (the worker, then the API in the final record).
  *
- * The bodies are the bench's (load/wrk/structured_new_schema.lua): property names that hold a per-request tag. V8
+ * The bodies are the bench's (./structured-body.ts, as load/wrk/structured_new_schema.lua sends them): property names that hold a per-request tag. V8
  * gives an object a hidden class per set of property names, so parsing or building an object with names never seen
  * costs more than the same text with names seen before; this prints how much, next to what the guard's caches save
  * for a schema that repeats. Rounds alternate the two sides and each figure is the median round's; it asserts
@@ -14,6 +14,7 @@ import { pathToFileURL } from "node:url";
 import { rawEnv, SchemaGuard } from "@llmq/shared";
 import { medianOf } from "./rounds.js";
 import { positiveInt } from "./settings.js";
+import { structuredAnswer, structuredBody } from "./structured-body.js";
 import { formatTable, type TableRow } from "./table.js";
 
 const STEPS = ["parse body", "guard check (API)", "parse answer", "guard output check (worker)"] as const;
@@ -24,25 +25,11 @@ function perStep<T>(init: () => T): Record<Step, T> {
   return Object.fromEntries(STEPS.map((s) => [s, init()])) as Record<Step, T>;
 }
 
-export function structuredBody(tag: string): string {
-  return (
-    `{"model":"gpt-4o-mini","prompt":"Generate user record ${tag} with a name, an age, up to three tags and an address","max_tokens":200,` +
-    `"schema":{"type":"object","properties":{"name_${tag}":{"type":"string"},"age_${tag}":{"type":"integer","minimum":0,"maximum":130},` +
-    `"tags_${tag}":{"type":"array","items":{"type":"string"},"maxItems":3},` +
-    `"address_${tag}":{"type":"object","properties":{"city":{"type":"string"},"zip":{"type":"string"}},"required":["city"]}},` +
-    `"required":["name_${tag}","age_${tag}"]}}`
-  );
-}
-
-export function structuredAnswer(tag: string): string {
-  return `{"name_${tag}":"Ada Lovelace","age_${tag}":36,"tags_${tag}":["math","engines"],"address_${tag}":{"city":"London","zip":"W1"}}`;
-}
-
 /** One round of one side: µs per request for each step. */
 function round(side: Side, guard: SchemaGuard, requests: number, run: string, offset: number): Record<Step, number> {
   const tags = Array.from({ length: requests }, (_, i) => (side === "same" ? `${run}_same` : `${run}_r${offset + i}`));
-  const bodies = tags.map(structuredBody);
-  const answers = tags.map(structuredAnswer);
+  const bodies = tags.map((t) => structuredBody(t));
+  const answers = tags.map((t) => structuredAnswer(t));
   const spent = perStep(() => 0);
   let issues = 0;
   for (let i = 0; i < requests; i++) {

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { SchemaGuard } from "@llmq/shared";
-import { structuredAnswer, structuredBody } from "../src/schema-bench.js";
+import { structuredAnswer, structuredBody } from "../src/structured-body.js";
 
 describe("schema bench bodies", () => {
   it("are the structured bench's request shape, with the tag in every property name, and each answer fits its schema", () => {
@@ -19,16 +19,18 @@ describe("schema bench bodies", () => {
     }
   });
 
-  it("builds the same body as the wrk script that loads llmq with a new schema per request", async () => {
+  it("builds the same body as the wrk script, with a new schema per request and with one repeated", async () => {
     const lua = await readFile(new URL("../wrk/structured_new_schema.lua", import.meta.url), "utf8");
-    // The quoted pieces of the script's string.format, joined: the model and the prompt, then the tag six times.
+    // The quoted pieces of the script's string.format, joined: the model and the prompt, then the names six times.
     const call = lua.slice(lua.indexOf("string.format("), lua.indexOf("llmq_json_string(model)"));
     const pieces = [...call.matchAll(/'([^']*)'/g)].map((m) => m[1]).join("");
     const tag = "run_t1_r42";
-    const fills = [JSON.stringify("gpt-4o-mini"), JSON.stringify(`Generate user record ${tag} with a name, an age, up to three tags and an address`)];
-    let i = 0;
-    const fromLua = pieces.replace(/%s/g, () => fills[i++] ?? tag);
-    expect(i).toBe(8);
-    expect(JSON.parse(fromLua)).toEqual(JSON.parse(structuredBody(tag)));
+    for (const names of [tag, "repeated"]) {
+      const fills = [JSON.stringify("gpt-4o-mini"), JSON.stringify(`Generate user record ${tag} with a name, an age, up to three tags and an address`)];
+      let i = 0;
+      const fromLua = pieces.replace(/%s/g, () => fills[i++] ?? names);
+      expect(i).toBe(8);
+      expect(JSON.parse(fromLua)).toEqual(JSON.parse(structuredBody(tag, names)));
+    }
   });
 });
