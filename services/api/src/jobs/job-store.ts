@@ -4,7 +4,9 @@ import type { FinalJobRecord, Keys } from "@llmq/shared";
 /**
  * The Redis state the job routes read and write besides BullMQ's own: final records, idempotency keys, the
  * response cache and the rate-limit windows. One round trip per method; each is called only when the
- * request uses the feature.
+ * request uses the feature. What must be atomic is a script, never a MULTI: the API's connection carries
+ * BullMQ's scripts, and ioredis copies every one of them into each MULTI or pipeline it builds (about 55 µs
+ * for BullMQ's 64, against 2 µs on a bare connection).
  */
 export class JobStore {
   constructor(
@@ -26,16 +28,13 @@ export class JobStore {
   }
 
   /**
-   * Claims an Idempotency-Key for a new job: SET NX and GET in one MULTI (works on Redis 6 too, where
-   * `SET … NX GET` is refused). Returns undefined when claimed, else the value stored by the first request.
+   * Claims an Idempotency-Key for a new job: SET NX, and GET when it was taken, in one script (works on Redis 6
+   * too, where `SET … NX GET` is refused). Returns undefined when claimed, else the value stored by the first
+   * request.
    */
   async claimIdempotency(owner: string, keyHash: string, value: string, ttlS: number): Promise<string | undefined> {
-    const key = this.keys.idempotency(owner, keyHash);
-    const replies = await this.redis.multi().set(key, value, "EX", ttlS, "NX").get(key).exec();
-    const [setReply, getReply] = replies ?? [];
-    if (setReply?.[0]) throw setReply[0];
-    if (setReply?.[1] === "OK") return undefined;
-    return (getReply?.[1] as string | null) ?? undefined;
+    const stored = (await this.redis.eval(CLAIM_SCRIPT, 1, this.keys.idempotency(owner, keyHash), value, ttlS)) as string | null;
+    return stored ?? undefined;
   }
 
   /** Gives an Idempotency-Key back when its job could not be enqueued. */
@@ -45,16 +44,12 @@ export class JobStore {
   }
 
   /**
-   * Fixed one-minute windows per key, shared by every API replica: INCR + EXPIRE in one MULTI.
+   * Fixed one-minute windows per key, shared by every API replica: INCR + EXPIRE in one script.
    * Returns the seconds until the window ends when the limit is exceeded, else 0.
    */
   async rateLimit(owner: string, limitPerMin: number, now = Date.now()): Promise<number> {
     const window = Math.floor(now / 60_000);
-    const key = this.keys.rate(owner, window);
-    const replies = await this.redis.multi().incr(key).expire(key, 61).exec();
-    const err = replies?.[0]?.[0];
-    if (err) throw err;
-    const count = Number(replies?.[0]?.[1]);
+    const count = Number(await this.redis.eval(COUNT_SCRIPT, 1, this.keys.rate(owner, window)));
     return count > limitPerMin ? Math.max(1, Math.ceil(((window + 1) * 60_000 - now) / 1000)) : 0;
   }
 
@@ -78,6 +73,17 @@ export class JobStore {
     return written === 1;
   }
 }
+
+/** Nil when the key was claimed, else the value already stored under it. */
+const CLAIM_SCRIPT = `
+if redis.call("SET", KEYS[1], ARGV[1], "EX", ARGV[2], "NX") then return false end
+return redis.call("GET", KEYS[1])`;
+
+/** The window's count after this request. */
+const COUNT_SCRIPT = `
+local n = redis.call("INCR", KEYS[1])
+redis.call("EXPIRE", KEYS[1], 61)
+return n`;
 
 const CANCEL_SCRIPT = `
 if redis.call("SET", KEYS[1], ARGV[1], "EX", ARGV[2], "NX") then

@@ -1,0 +1,45 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { eventually, startStack, type Stack } from "./helpers.js";
+
+/**
+ * The API's Redis connection carries BullMQ's scripts (its queues are on it), and ioredis copies every script
+ * defined on a connection into each pipeline or MULTI it builds: about 55 µs for BullMQ's 64, against 2 µs on a
+ * bare connection. So the job routes build none (runtime.ts: no auto-pipelining, whose pipeline per event-loop
+ * turn paid it on every turn; job-store.ts: scripts where a MULTI was).
+ */
+let s: Stack | undefined;
+afterEach(async () => {
+  await s?.close();
+  s = undefined;
+});
+
+describe("the API's Redis connection", () => {
+  it("builds no pipeline or MULTI for a job's requests: sync, structured, async with polling, idempotent, rate limited", async () => {
+    s = await startStack("pipelines", { env: { RATE_LIMIT_PER_MIN: "1000" } });
+    const redis = s.runtime.deps.redis as unknown as { pipeline: (...a: unknown[]) => unknown; multi: (...a: unknown[]) => unknown; scriptsSet: object };
+    // Some of BullMQ's scripts are on the connection by now (the queues defined them at start).
+    expect(Object.keys(redis.scriptsSet).length).toBeGreaterThan(10);
+    const built: string[] = [];
+    for (const method of ["pipeline", "multi"] as const) {
+      const original = redis[method].bind(redis);
+      redis[method] = (...args: unknown[]) => {
+        built.push(method);
+        return original(...args);
+      };
+    }
+
+    const sync = await s.request("/api/v1/unstructured?wait=10", { body: { model: "gpt-4o-mini", prompt: "pipelines, sync", max_tokens: 10 } });
+    expect(sync.status, sync.text).toBe(200);
+    const schema = { type: "object", properties: { answer: { type: "string" } }, required: ["answer"] };
+    const structured = await s.request("/api/v1/structured?wait=10", { body: { model: "gpt-4o-mini", prompt: "pipelines, structured", schema } });
+    expect(structured.status, structured.text).toBe(200);
+    const idem = { "Idempotency-Key": `pipelines-${Date.now()}` };
+    const first = await s.request("/api/v1/unstructured?async=true", { body: { model: "gpt-4o-mini", prompt: "pipelines, async" }, headers: idem });
+    expect(first.status, first.text).toBe(202);
+    const again = await s.request("/api/v1/unstructured?async=true", { body: { model: "gpt-4o-mini", prompt: "pipelines, async" }, headers: idem });
+    expect(again.body.id).toBe(first.body.id);
+    await eventually(async () => ((await s?.request(`/api/v1/jobs/${first.body.id}`))?.body.status === "completed" ? true : undefined));
+
+    expect(built).toEqual([]);
+  });
+});
