@@ -199,12 +199,17 @@ export class BatchStore {
   /** Everything GET /jobs/{id} needs about item `index`, in two round trips at most. */
   async item(batchId: string, index: number): Promise<ItemRecord | undefined> {
     const set = batchKeySet(this.keys, batchId);
-    const replies = (await this.redis.pipeline().hmget(set.meta, "owner", "total", "created_at", "round").hget(set.state, String(index)).hget(set.lines, String(index)).getrange(set.types, index, index).exec()) ?? [];
-    const [owner, total, createdAt, round] = (replies[0]?.[1] as (string | null)[] | undefined) ?? [];
+    // Four commands sent together, not a pipeline: a pipeline on this connection copies BullMQ's scripts (runtime.ts).
+    const [meta, stateReply, pos, typeReply] = await Promise.all([
+      this.redis.hmget(set.meta, "owner", "total", "created_at", "round"),
+      this.redis.hget(set.state, String(index)),
+      this.redis.hget(set.lines, String(index)),
+      this.redis.getrange(set.types, index, index),
+    ]);
+    const [owner, total, createdAt, round] = meta;
     if (owner === null || owner === undefined) return undefined;
-    const state = (replies[1]?.[1] as string | null) ?? undefined;
-    const pos = replies[2]?.[1] as string | null | undefined;
-    const type = (replies[3]?.[1] as string | undefined) || undefined;
+    const state = stateReply ?? undefined;
+    const type = typeReply || undefined;
     const final = state === "c" || state === "f" || state === "x";
     const line = final && pos !== null && pos !== undefined ? ((await this.redis.lindex(set.results, Number(pos))) ?? undefined) : undefined;
     return { owner, total: Number(total), createdAt: Number(createdAt), round: Number(round ?? 0), type, state, line };
