@@ -14,8 +14,8 @@ import { finishBatchItem } from "./batches/batch-item.js";
  * taken back when the record was not stored (a cancellation got there first). A crash in between leaves at
  * most a cached answer the job did produce; it never costs a result.
  *
- * Every job pays for this step, so a plain job's final write is ONE script command: it rides the connection's
- * auto-pipeline with the other jobs' writes (one socket write for many).
+ * Every job pays for this step, so a plain job's final write is ONE script command: it leaves with the other
+ * jobs' writes sent while the connection awaits a reply (coalesce-writes.ts: one socket write for many).
  */
 export interface FinalizeOptions {
   resultTtlS: number;
