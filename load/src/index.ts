@@ -5,3 +5,5 @@ export { runClosedLoop, type ClosedLoopRun, type LoopRequest } from "./closed-lo
 export { percentile, type LoadResult } from "./load-result.js";
 export { formatTable, type TableRow } from "./table.js";
 export { cpuMs, machine, type Machine } from "./proc-stats.js";
+export { medianOf } from "./rounds.js";
+export { positiveInt } from "./settings.js";
