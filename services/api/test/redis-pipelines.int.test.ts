@@ -8,6 +8,10 @@ import { eventually, startStack, type Stack } from "./helpers.js";
  * turn paid it on every turn; job-store.ts: scripts where a MULTI was).
  */
 let s: Stack | undefined;
+afterEach(async () => {
+  await s?.close();
+  s = undefined;
+});
 
 /** Every pipeline and MULTI built on the API's connection from now on. */
 function countBuilds(stack: Stack): string[] {
@@ -24,10 +28,6 @@ function countBuilds(stack: Stack): string[] {
   }
   return built;
 }
-afterEach(async () => {
-  await s?.close();
-  s = undefined;
-});
 
 describe("the API's Redis connection", () => {
   it("builds no pipeline or MULTI for a job's requests: sync, structured, async with polling, idempotent, rate limited", async () => {
