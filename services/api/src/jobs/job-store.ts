@@ -1,5 +1,4 @@
-import type { RedisConnection } from "@llmq/shared";
-import type { FinalJobRecord, Keys } from "@llmq/shared";
+import { RedisScript, type FinalJobRecord, type Keys, type RedisConnection } from "@llmq/shared";
 
 /**
  * The Redis state the job routes read and write besides BullMQ's own: final records, idempotency keys, the
@@ -33,7 +32,7 @@ export class JobStore {
    * request.
    */
   async claimIdempotency(owner: string, keyHash: string, value: string, ttlS: number): Promise<string | undefined> {
-    const stored = (await this.redis.eval(CLAIM_SCRIPT, 1, this.keys.idempotency(owner, keyHash), value, ttlS)) as string | null;
+    const stored = (await CLAIM.run(this.redis, [this.keys.idempotency(owner, keyHash)], [value, ttlS])) as string | null;
     return stored ?? undefined;
   }
 
@@ -49,7 +48,7 @@ export class JobStore {
    */
   async rateLimit(owner: string, limitPerMin: number, now = Date.now()): Promise<number> {
     const window = Math.floor(now / 60_000);
-    const count = Number(await this.redis.eval(COUNT_SCRIPT, 1, this.keys.rate(owner, window)));
+    const count = Number(await COUNT.run(this.redis, [this.keys.rate(owner, window)], []));
     return count > limitPerMin ? Math.max(1, Math.ceil(((window + 1) * 60_000 - now) / 1000)) : 0;
   }
 
@@ -59,7 +58,7 @@ export class JobStore {
    */
   async chargeItems(owner: string, n: number, limitPerMin: number, now = Date.now()): Promise<number> {
     const window = Math.floor(now / 60_000);
-    const fits = await this.redis.eval(CHARGE_SCRIPT, 1, this.keys.rate(owner, window), n, limitPerMin);
+    const fits = await CHARGE.run(this.redis, [this.keys.rate(owner, window)], [n, limitPerMin]);
     return fits === 1 ? 0 : Math.max(1, Math.ceil(((window + 1) * 60_000 - now) / 1000));
   }
 
@@ -69,32 +68,32 @@ export class JobStore {
    * so a job that finished meanwhile keeps its result. Returns false when a record was already there.
    */
   async writeCancelled(record: FinalJobRecord, ttlS: number): Promise<boolean> {
-    const written = await this.redis.eval(CANCEL_SCRIPT, 1, this.keys.result(record.id), JSON.stringify(record), ttlS, this.keys.doneChannel(), record.id);
+    const written = await CANCEL.run(this.redis, [this.keys.result(record.id)], [JSON.stringify(record), ttlS, this.keys.doneChannel(), record.id]);
     return written === 1;
   }
 }
 
 /** Nil when the key was claimed, else the value already stored under it. */
-const CLAIM_SCRIPT = `
+const CLAIM = new RedisScript(`
 if redis.call("SET", KEYS[1], ARGV[1], "EX", ARGV[2], "NX") then return false end
-return redis.call("GET", KEYS[1])`;
+return redis.call("GET", KEYS[1])`);
 
 /** The window's count after this request. */
-const COUNT_SCRIPT = `
+const COUNT = new RedisScript(`
 local n = redis.call("INCR", KEYS[1])
 redis.call("EXPIRE", KEYS[1], 61)
-return n`;
+return n`);
 
-const CANCEL_SCRIPT = `
+const CANCEL = new RedisScript(`
 if redis.call("SET", KEYS[1], ARGV[1], "EX", ARGV[2], "NX") then
   redis.call("PUBLISH", ARGV[3], ARGV[4])
   return 1
 end
-return 0`;
+return 0`);
 
-const CHARGE_SCRIPT = `
+const CHARGE = new RedisScript(`
 local used = tonumber(redis.call("GET", KEYS[1]) or "0")
 if used + tonumber(ARGV[1]) > tonumber(ARGV[2]) then return 0 end
 redis.call("INCRBY", KEYS[1], ARGV[1])
 redis.call("EXPIRE", KEYS[1], 61)
-return 1`;
+return 1`);
