@@ -97,8 +97,9 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
   // llmq's own commands (results, job state, batch steps) get a connection of their own: BullMQ defines its
   // 64 scripts on the one it is given, and ioredis copies every defined script into each pipeline or MULTI it
   // builds (about 55 µs each; measured: a third of the worker's final-write CPU). Neither auto-pipelines: with
-  // writes coalesced, commands sent one by one cost less CPU than ioredis's pipeline per event-loop turn at
-  // every burst size measured (1 to 256 commands a turn), on a connection with scripts or without.
+  // writes coalesced, commands sent one by one cost no more CPU than ioredis's pipeline per event-loop turn at
+  // any burst size measured (1 to 256 commands a turn), and less at most, with scripts on the connection or
+  // without (npm run bench:redis-writes).
   const commands: RedisConnection = createWorkerConnection(config.redis);
   commands.on("error", (err: Error) => logger.warn({ err: err.message }, "redis connection error"));
   // Commands sent while earlier ones await their replies leave together, in one write (coalesce-writes.ts).
