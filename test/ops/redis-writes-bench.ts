@@ -15,7 +15,7 @@
 // Runs directly under Node 24 (type stripping): it imports packages only, never relative TypeScript.
 import { randomBytes } from "node:crypto";
 import { Queue } from "bullmq";
-import { coalesceWrites, createProducerConnection, rawEnv, type RedisConnection } from "@llmq/shared";
+import { coalesceWrites, createProducerConnection, rawEnv, waitForReady, type RedisConnection } from "@llmq/shared";
 import { deletePrefixKeys, formatTable, medianOf, positiveInt } from "@llmq/load";
 
 const ROUNDS = positiveInt(rawEnv("BENCH_ROUNDS"), 5, "BENCH_ROUNDS");
@@ -26,10 +26,7 @@ const prefix = `llmqbench-writes-${randomBytes(4).toString("hex")}`;
 
 async function connection(auto: boolean): Promise<RedisConnection> {
   const conn = createProducerConnection(REDIS_URL, { connectionName: "llmq-bench-writes", ...(auto && { enableAutoPipelining: true }) });
-  await new Promise<void>((resolve, reject) => {
-    conn.once("ready", () => resolve());
-    conn.once("error", reject);
-  });
+  await waitForReady(conn);
   coalesceWrites(conn);
   return conn;
 }
