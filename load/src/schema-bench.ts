@@ -8,7 +8,8 @@
  * names that hold a per-request tag. V8 gives an object a hidden class per set of property names, so parsing or
  * building an object with names never seen costs more than the same text with names seen before; this prints how
  * much, next to what the guard's caches save for a schema that repeats. Rounds alternate the two sides and each
- * figure is the median round's; it asserts nothing. Settings: SCHEMA_BENCH_ROUNDS (default 5), SCHEMA_BENCH_REQUESTS (per round and side, default 20000).
+ * figure is the median round's; it asserts nothing. Settings: SCHEMA_BENCH_ROUNDS (default 5),
+ * SCHEMA_BENCH_REQUESTS (per round and side, default 20000).
  */
 import { pathToFileURL } from "node:url";
 import { rawEnv, SchemaGuard } from "@llmq/shared";
