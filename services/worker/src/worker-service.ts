@@ -18,6 +18,7 @@ import {
 import { createBackoffStrategy } from "./backoff.js";
 import { BatchItemStarts, failLostBatchJob } from "./batches/batch-item.js";
 import { CapacityGate } from "./capacity/capacity-gate.js";
+import { createHeapGrowth, type HeapGrowth } from "./heap-growth.js";
 import { BatchFeeder } from "./batches/feeder.js";
 import { createJobProcessor, SHUTDOWN_REASON, type JobReturn, type LlmqJob, type RunnerDeps } from "./job-runner.js";
 import { noopMetrics, type WorkerMetrics } from "./metrics.js";
@@ -56,6 +57,8 @@ export interface WorkerServiceDeps {
   batchFeeder?: boolean;
   /** This worker's name in BullMQ (jobs' `processedBy`, the queue's worker list, health): default `host:pid`. */
   identity?: string;
+  /** How far the heap may grow, by the calls held (heap-growth.ts): default from the process's own start flags. */
+  heapGrowth?: HeapGrowth;
 }
 
 export interface WorkerService {
@@ -113,7 +116,8 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
   const identity = deps.identity ?? workerIdentity();
   // One for the process: items of a batch that start together, whichever provider queue handed them out, share a script.
   const batchStarts = new BatchItemStarts(commands, keys, config.jobs.resultTtlS);
-  const shared = { config, logger, registry, metrics, keys, guard, plans, redis, commands, identity, batchStarts, isClosing: () => closing !== undefined };
+  const heapGrowth = deps.heapGrowth ?? createHeapGrowth();
+  const shared = { config, logger, registry, metrics, keys, guard, plans, redis, commands, identity, batchStarts, heapGrowth, isClosing: () => closing !== undefined };
   for (const provider of deps.providers ?? PROVIDERS) {
     const { worker, adapter } = createProviderWorker(provider, shared);
     workers.set(provider, worker);
@@ -181,17 +185,23 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
   return { workers, adapters, feeder, redis, start, close };
 }
 
-/** A Worker that knows which jobs it holds: from BullMQ handing one out until BullMQ has moved it on. */
+/**
+ * A Worker that knows which jobs it holds: from BullMQ handing one out until BullMQ has moved it on. The process's
+ * count of calls held sets how far its heap may grow (heap-growth.ts).
+ */
 class LlmqWorker extends Worker<LlmqJob["data"], JobReturn, string> {
   readonly held = new Set<string>();
+  heapGrowth: HeapGrowth | undefined;
 
   override async processJob(job: LlmqJob, token: string, fetchNextCallback?: () => boolean): Promise<void | LlmqJob> {
     const id = String(job.id);
     this.held.add(id);
+    this.heapGrowth?.enter();
     try {
       return await super.processJob(job, token, fetchNextCallback);
     } finally {
       this.held.delete(id);
+      this.heapGrowth?.leave();
     }
   }
 }
@@ -203,6 +213,7 @@ interface ProviderWorkerDeps extends Omit<RunnerDeps, "adapter" | "redis" | "log
   commands: RedisConnection;
   logger: Logger;
   identity: string;
+  heapGrowth: HeapGrowth;
 }
 
 /** One provider queue's Worker and adapter. Not started (autorun: false). */
@@ -230,6 +241,7 @@ function createProviderWorker(provider: ProviderName, deps: ProviderWorkerDeps):
     stalledInterval: config.worker.stalledIntervalMs,
     settings: { backoffStrategy: createBackoffStrategy(config.jobs.backoffMs) },
   });
+  worker.heapGrowth = deps.heapGrowth;
   worker.on("error", (err) => log.error({ err: err.message }, "worker error"));
   worker.on("failed", (job, err) => {
     // A sync job of several requests BullMQ failed outside the runner: its requests get records of their own.

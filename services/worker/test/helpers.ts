@@ -22,6 +22,7 @@ import { Writable } from "node:stream";
 // Tests only: the worker's own code never imports the simulator.
 import { createSimulator, type SimStats, type Simulator } from "../../simulator/src/index.js";
 import { createWorkerService, type WorkerService } from "../src/index.js";
+import type { HeapGrowth } from "../src/heap-growth.js";
 
 /** The guide's three structured-output schemas (seed/performance-testing-guide.md). */
 export const SIMPLE_USER = GUIDE_SCHEMAS.simple;
@@ -74,6 +75,7 @@ export interface HarnessOptions {
   sim?: Parameters<typeof createSimulator>[0];
   providers?: ProviderName[];
   start?: boolean;
+  heapGrowth?: HeapGrowth;
 }
 
 export async function startHarness(name: string, opts: HarnessOptions = {}): Promise<Harness> {
@@ -92,7 +94,7 @@ export async function startHarness(name: string, opts: HarnessOptions = {}): Pro
   const keys = createKeys(config.redis.prefix);
   const redis = connectTestRedis();
   const { logger, lines } = captureLogger();
-  const service = createWorkerService({ config, logger, providers: opts.providers, ...(opts.registry ? { registry: opts.registry } : {}) });
+  const service = createWorkerService({ config, logger, providers: opts.providers, ...(opts.registry ? { registry: opts.registry } : {}), ...(opts.heapGrowth && { heapGrowth: opts.heapGrowth }) });
   if (opts.start !== false) await service.start();
   const queues = new Map<ProviderName, Queue>();
   const queue = (p: ProviderName): Queue => {

@@ -57,3 +57,29 @@ describe("structured jobs with the guide's schemas", () => {
     expect(chatCalls(await h.stats())).toBe(1);
   });
 });
+
+describe("the calls a worker holds", () => {
+  it("are counted into the heap-growth policy from BullMQ handing a job out until it is moved on", async () => {
+    let held = 0;
+    let peak = 0;
+    let entered = 0;
+    const heapGrowth = {
+      enter: () => {
+        entered++;
+        peak = Math.max(peak, ++held);
+      },
+      leave: () => void held--,
+      mode: "relaxed" as const,
+    };
+    h = await startHarness("heap-growth", { heapGrowth, sim: { latencyMs: 150 } });
+    const harness = h;
+    const ids = await Promise.all(Array.from({ length: 6 }, (_, i) => harness.enqueue({ type: "unstructured", model: "gpt-4", prompt: `held call ${i}` })));
+    await Promise.all(ids.map((id) => harness.waitForRecord(id)));
+    // The record is stored before BullMQ moves the job on: wait for the last leave.
+    await expect.poll(() => held).toBe(0);
+    expect(entered).toBe(6);
+    // WORKER_CONCURRENCY is 4 in the harness: the 150 ms calls overlap.
+    expect(peak).toBeGreaterThan(1);
+    expect(peak).toBeLessThanOrEqual(4);
+  });
+});
