@@ -6,32 +6,34 @@ import { setFlagsFromString } from "node:v8";
  * The worker starts with `--heap-growing-percent=50` (node-flags.json): holding thousands of calls to a slow
  * provider, V8 would otherwise let the old generation grow to up to four times what survived the last full
  * collection (README "Memory of the worker and the API": peak RSS 470–497 MB with V8's defaults, 366 MB with the
- * worker's flags, 4,000 calls in flight). Holding few calls, the live heap is small and the bound buys nothing;
- * it only makes full collections more frequent: 12–13 % of the worker's CPU per request at 50 connections
- * (README "The heap's growth follows the calls held").
+ * worker's flags, 4,000 calls in flight). Holding few calls, the live heap is small and the bound buys little;
+ * it makes full collections more frequent: 12–13 % of the worker's CPU per request at 50 connections, of which
+ * growing by 100 % instead of 50 % gives back most (README "The heap's growth follows the calls held").
  *
  * Invariants:
- * - the start flag is the bound whenever it matters: it is relaxed (to V8's own growth) only while the process
- *   holds at most RELAX_AT calls, and set back once it holds TIGHTEN_AT; a worker started without the flag, or
- *   with 0, is left to V8 and nothing is ever set;
- * - the flag is written only when the mode changes (the two thresholds are far apart), never per job;
- * - V8 reads the flag when it sets its next limit, at the end of a full collection, so a change takes effect
- *   from the next one. Until then the limit set under the other mode holds: relaxed, that is up to four times a
- *   heap of at most RELAX_AT calls.
+ * - the start flag is the bound whenever it matters: it is relaxed (to RELAXED_PERCENT) only while the process
+ *   holds at most RELAX_AT calls, and set back once it holds TIGHTEN_AT; a worker started without the flag, with
+ *   0, or with RELAXED_PERCENT or more is left as it started and nothing is ever set;
+ * - relaxed is still a bound (twice the live heap, not V8's own up to four times): V8 reads the flag when it sets
+ *   its next limit, at the end of a full collection, so a burst of calls grows the heap up to the limit set while
+ *   relaxed before the bound applies again; V8's own growth let that limit reach 625 MB of peak RSS in a bench
+ *   round of 4,000 calls;
+ * - the flag is written only when the mode changes (the two thresholds are far apart), never per job.
  */
-export const RELAX_AT = 128;
-export const TIGHTEN_AT = 512;
+export const RELAX_AT = 64;
+export const TIGHTEN_AT = 256;
+export const RELAXED_PERCENT = 100;
 
 export interface HeapGrowth {
   /** A call is held from now on (BullMQ handed out a job). */
   enter(): void;
   /** A held call ended. */
   leave(): void;
-  /** The mode now: "relaxed" (V8's own growth) or "bounded" (the start flag's). */
+  /** The mode now: "relaxed" (RELAXED_PERCENT) or "bounded" (the start flag's). */
   readonly mode: "relaxed" | "bounded";
 }
 
-/** For a process whose heap growth is V8's own: nothing to switch. */
+/** For a process left as it started: nothing to switch. */
 export const FIXED_HEAP_GROWTH: HeapGrowth = { enter: () => undefined, leave: () => undefined, mode: "relaxed" };
 
 /** `--heap-growing-percent` (or `--heap_growing_percent`) as the process was started with it; undefined when absent or 0. */
@@ -50,26 +52,33 @@ export function startGrowingPercent(execArgv: readonly string[] = process.execAr
 /**
  * The policy for this process: relaxed at once (it holds nothing yet), bounded by `boundPercent` from TIGHTEN_AT
  * calls held until it is back at RELAX_AT. `setFlag` is V8's (`v8.setFlagsFromString`); tests pass their own.
+ * `onChange` hears each switch (the worker logs it).
  */
-export function createHeapGrowth(boundPercent: number | undefined = startGrowingPercent(), setFlag: (flag: string) => void = setFlagsFromString): HeapGrowth {
-  if (boundPercent === undefined) return FIXED_HEAP_GROWTH;
+export function createHeapGrowth(
+  boundPercent: number | undefined = startGrowingPercent(),
+  setFlag: (flag: string) => void = setFlagsFromString,
+  onChange: (mode: HeapGrowth["mode"], held: number) => void = () => undefined,
+): HeapGrowth {
+  if (boundPercent === undefined || boundPercent >= RELAXED_PERCENT) return FIXED_HEAP_GROWTH;
+  const relaxed = `--heap-growing-percent=${RELAXED_PERCENT}`;
   let held = 0;
   let mode: HeapGrowth["mode"] = "relaxed";
-  // 0 is V8's "not set": its own growing factor, up to 4x.
-  setFlag("--heap-growing-percent=0");
+  setFlag(relaxed);
   return {
     enter() {
       held++;
       if (mode === "relaxed" && held >= TIGHTEN_AT) {
         mode = "bounded";
         setFlag(`--heap-growing-percent=${boundPercent}`);
+        onChange(mode, held);
       }
     },
     leave() {
       held--;
       if (mode === "bounded" && held <= RELAX_AT) {
         mode = "relaxed";
-        setFlag("--heap-growing-percent=0");
+        setFlag(relaxed);
+        onChange(mode, held);
       }
     },
     get mode() {

@@ -116,7 +116,11 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
   const identity = deps.identity ?? workerIdentity();
   // One for the process: items of a batch that start together, whichever provider queue handed them out, share a script.
   const batchStarts = new BatchItemStarts(commands, keys, config.jobs.resultTtlS);
-  const heapGrowth = deps.heapGrowth ?? createHeapGrowth();
+  const heapGrowth =
+    deps.heapGrowth ??
+    createHeapGrowth(undefined, undefined, (mode, held) =>
+      logger.info({ held_calls: held, heap_growth: mode }, mode === "bounded" ? "many calls held: heap growth bounded by the start flag" : "few calls held: heap growth left to V8"),
+    );
   const shared = { config, logger, registry, metrics, keys, guard, plans, redis, commands, identity, batchStarts, heapGrowth, isClosing: () => closing !== undefined };
   for (const provider of deps.providers ?? PROVIDERS) {
     const { worker, adapter } = createProviderWorker(provider, shared);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createHeapGrowth, FIXED_HEAP_GROWTH, RELAX_AT, startGrowingPercent, TIGHTEN_AT } from "../src/heap-growth.js";
+import { createHeapGrowth, FIXED_HEAP_GROWTH, RELAX_AT, RELAXED_PERCENT, startGrowingPercent, TIGHTEN_AT } from "../src/heap-growth.js";
 
 describe("startGrowingPercent", () => {
   it("reads the flag in each of the forms node takes", () => {
@@ -21,16 +21,18 @@ describe("startGrowingPercent", () => {
 
 describe("createHeapGrowth", () => {
   it("relaxes at once, bounds the heap from TIGHTEN_AT calls held, and relaxes again only at RELAX_AT", () => {
+    expect(RELAX_AT).toBeLessThan(TIGHTEN_AT);
     const set: string[] = [];
-    const growth = createHeapGrowth(50, (flag) => set.push(flag));
-    expect(set).toEqual(["--heap-growing-percent=0"]);
+    const heard: string[] = [];
+    const growth = createHeapGrowth(50, (flag) => set.push(flag), (mode, held) => heard.push(`${mode} at ${held}`));
+    expect(set).toEqual([`--heap-growing-percent=${RELAXED_PERCENT}`]);
     expect(growth.mode).toBe("relaxed");
 
     for (let i = 1; i < TIGHTEN_AT; i++) growth.enter();
     expect(set).toHaveLength(1);
     growth.enter();
     expect(growth.mode).toBe("bounded");
-    expect(set).toEqual(["--heap-growing-percent=0", "--heap-growing-percent=50"]);
+    expect(set).toEqual([`--heap-growing-percent=${RELAXED_PERCENT}`, "--heap-growing-percent=50"]);
 
     // Between the thresholds nothing changes, whichever way the count moves.
     for (let i = TIGHTEN_AT; i > RELAX_AT + 1; i--) growth.leave();
@@ -41,16 +43,19 @@ describe("createHeapGrowth", () => {
 
     growth.leave();
     expect(growth.mode).toBe("relaxed");
-    expect(set).toEqual(["--heap-growing-percent=0", "--heap-growing-percent=50", "--heap-growing-percent=0"]);
+    expect(set).toEqual([`--heap-growing-percent=${RELAXED_PERCENT}`, "--heap-growing-percent=50", `--heap-growing-percent=${RELAXED_PERCENT}`]);
     for (let i = RELAX_AT; i < TIGHTEN_AT - 1; i++) growth.enter();
     expect(set).toHaveLength(3);
+    expect(heard).toEqual([`bounded at ${TIGHTEN_AT}`, `relaxed at ${RELAX_AT}`]);
   });
 
-  it("sets nothing for a process started without a bound", () => {
-    const set: string[] = [];
-    const growth = createHeapGrowth(undefined, (flag) => set.push(flag));
-    expect(growth).toBe(FIXED_HEAP_GROWTH);
-    for (let i = 0; i < TIGHTEN_AT * 2; i++) growth.enter();
-    expect(set).toEqual([]);
+  it("sets nothing for a process started without a bound, or with one no tighter than the relaxed one", () => {
+    for (const start of [undefined, RELAXED_PERCENT, RELAXED_PERCENT * 2]) {
+      const set: string[] = [];
+      const growth = createHeapGrowth(start, (flag) => set.push(flag));
+      expect(growth).toBe(FIXED_HEAP_GROWTH);
+      for (let i = 0; i < TIGHTEN_AT * 2; i++) growth.enter();
+      expect(set).toEqual([]);
+    }
   });
 });
