@@ -18,7 +18,7 @@ import {
 import { createBackoffStrategy } from "./backoff.js";
 import { BatchItemStarts, failLostBatchJob } from "./batches/batch-item.js";
 import { CapacityGate } from "./capacity/capacity-gate.js";
-import { createHeapGrowth, type HeapGrowth } from "./heap-growth.js";
+import { createHeapGrowth, RELAXED_PERCENT, type HeapGrowth } from "./heap-growth.js";
 import { BatchFeeder } from "./batches/feeder.js";
 import { createJobProcessor, SHUTDOWN_REASON, type JobReturn, type LlmqJob, type RunnerDeps } from "./job-runner.js";
 import { noopMetrics, type WorkerMetrics } from "./metrics.js";
@@ -119,7 +119,7 @@ export function createWorkerService(deps: WorkerServiceDeps): WorkerService {
   const heapGrowth =
     deps.heapGrowth ??
     createHeapGrowth(undefined, undefined, (mode, held) =>
-      logger.info({ held_calls: held, heap_growth: mode }, mode === "bounded" ? "many calls held: heap growth bounded by the start flag" : "few calls held: heap growth left to V8"),
+      logger.info({ held_calls: held, heap_growth: mode }, mode === "bounded" ? "many calls held: heap growth back to the start flag's bound" : `few calls held: heap growth relaxed to ${RELAXED_PERCENT} %`),
     );
   const shared = { config, logger, registry, metrics, keys, guard, plans, redis, commands, identity, batchStarts, heapGrowth, isClosing: () => closing !== undefined };
   for (const provider of deps.providers ?? PROVIDERS) {
