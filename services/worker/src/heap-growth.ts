@@ -19,6 +19,8 @@ import { setFlagsFromString } from "node:v8";
  *   relaxed before the bound applies again; V8's own growth let that limit reach 625 MB of peak RSS in a bench
  *   round of 4,000 calls;
  * - the flag is written only when the mode changes (the two thresholds are far apart), never per job.
+ * "Calls held" are the jobs BullMQ has handed this process and not yet moved on (the Workers' `held`): one provider
+ * call each, or a few for a batch job of several items.
  */
 export const RELAX_AT = 64;
 export const TIGHTEN_AT = 256;
