@@ -31,12 +31,12 @@ export interface HeapGrowth {
   enter(): void;
   /** A held call ended. */
   leave(): void;
-  /** The mode now: "relaxed" (RELAXED_PERCENT) or "bounded" (the start flag's). */
-  readonly mode: "relaxed" | "bounded";
+  /** The mode now: "relaxed" (RELAXED_PERCENT), "bounded" (the start flag's), or "fixed" (left as it started). */
+  readonly mode: "relaxed" | "bounded" | "fixed";
 }
 
 /** For a process left as it started: nothing to switch. */
-export const FIXED_HEAP_GROWTH: HeapGrowth = { enter: () => undefined, leave: () => undefined, mode: "relaxed" };
+export const FIXED_HEAP_GROWTH: HeapGrowth = { enter: () => undefined, leave: () => undefined, mode: "fixed" };
 
 /** `--heap-growing-percent` (or `--heap_growing_percent`) as the process was started with it; undefined when absent or 0. */
 export function startGrowingPercent(execArgv: readonly string[] = process.execArgv): number | undefined {
